@@ -1,0 +1,191 @@
+//! Cutting records into L-bp chunks.
+//!
+//! Rules (README "Chunking"):
+//! - a record of ≥ L bp is cut into consecutive L-bp chunks; its tail (< L) stays in the buffer and
+//!   is packed with what follows;
+//! - records shorter than L (reads) are packed into one chunk, each joined to the previous one by a
+//!   run of [`SEPARATOR_LEN`] N, which the GENA-LM tokenizer turns into one `-` token, so no BPE
+//!   token spans two reads;
+//! - separators count towards L; when a record starts and no more than a separator would fit, the
+//!   chunk is closed short rather than split inside a separator;
+//! - at the end of input the last, partial chunk is kept if it holds any base.
+
+use std::sync::Arc;
+
+/// N run joining two records inside a chunk (the tokenizer maps runs of ≥ 10 N to `-`).
+pub const SEPARATOR_LEN: usize = 10;
+
+/// One chunk: at most L bytes of sequence, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// Upper-case bases and separators.
+    pub seq: Vec<u8>,
+    /// Bases from the input (separators excluded).
+    pub bp: usize,
+    /// Name of the record holding the chunk's first base.
+    pub first_record: Arc<str>,
+    /// 0-based offset of the first base within that record.
+    pub first_offset: u64,
+    /// Number of records with bases in this chunk.
+    pub n_records: u32,
+}
+
+/// Streaming chunker: feed records with [`Chunker::start`], [`Chunker::push`], then
+/// [`Chunker::finish`]; full chunks go to the `emit` callback.
+#[derive(Debug)]
+pub struct Chunker {
+    len: usize,
+    buf: Vec<u8>,
+    bp: usize,
+    first_record: Option<(Arc<str>, u64)>,
+    n_records: u32,
+    /// Current record's name and the offset of the next base within it.
+    record: Option<(Arc<str>, u64)>,
+    /// Whether the current record already has bases in `buf`.
+    record_in_buf: bool,
+}
+
+impl Chunker {
+    pub fn new(len: usize) -> Self {
+        assert!(len > SEPARATOR_LEN, "chunk length must exceed the separator");
+        Self {
+            len,
+            buf: Vec::with_capacity(len),
+            bp: 0,
+            first_record: None,
+            n_records: 0,
+            record: None,
+            record_in_buf: false,
+        }
+    }
+
+    fn take(&mut self) -> Chunk {
+        let (first_record, first_offset) = self
+            .first_record
+            .take()
+            .expect("a chunk with bases has a first record");
+        let chunk = Chunk {
+            seq: std::mem::replace(&mut self.buf, Vec::with_capacity(self.len)),
+            bp: self.bp,
+            first_record,
+            first_offset,
+            n_records: self.n_records,
+        };
+        self.bp = 0;
+        self.n_records = 0;
+        self.record_in_buf = false;
+        chunk
+    }
+
+    /// A new record starts.
+    pub fn start(&mut self, name: &str) {
+        self.record = Some((Arc::from(name), 0));
+        self.record_in_buf = false;
+    }
+
+    /// Appends bases of the current record; calls `emit` for each chunk that fills up.
+    /// Returns `false` as soon as `emit` does.
+    pub fn push(&mut self, mut bases: &[u8], emit: &mut impl FnMut(Chunk) -> bool) -> bool {
+        while !bases.is_empty() {
+            if !self.record_in_buf {
+                if !self.buf.is_empty() {
+                    if self.len - self.buf.len() <= SEPARATOR_LEN {
+                        let c = self.take();
+                        if !emit(c) {
+                            return false;
+                        }
+                    } else {
+                        self.buf.extend(std::iter::repeat_n(b'N', SEPARATOR_LEN));
+                    }
+                }
+                let (name, offset) = self.record.clone().expect("push after start");
+                if self.first_record.is_none() {
+                    self.first_record = Some((name, offset));
+                }
+                self.n_records += 1;
+                self.record_in_buf = true;
+            }
+            let room = self.len - self.buf.len();
+            let n = room.min(bases.len());
+            self.buf.extend_from_slice(&bases[..n]);
+            self.bp += n;
+            if let Some((_, off)) = self.record.as_mut() {
+                *off += n as u64;
+            }
+            bases = &bases[n..];
+            if self.buf.len() == self.len {
+                // A record that goes on continues in the next chunk without a separator: the
+                // loop's top sees an empty buffer.
+                let c = self.take();
+                if !emit(c) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// The last, partial chunk, if it holds any base.
+    pub fn finish(mut self) -> Option<Chunk> {
+        (self.bp > 0).then(|| self.take())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(len: usize, records: &[(&str, &[u8])]) -> Vec<Chunk> {
+        let mut c = Chunker::new(len);
+        let mut out = Vec::new();
+        for (name, seq) in records {
+            c.start(name);
+            c.push(seq, &mut |ch| {
+                out.push(ch);
+                true
+            });
+        }
+        out.extend(c.finish());
+        out
+    }
+
+    #[test]
+    fn exact_records_are_their_own_chunks() {
+        let a = vec![b'A'; 20];
+        let g = vec![b'G'; 20];
+        let out = run(20, &[("a", &a), ("g", &g)]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].seq, a);
+        assert_eq!(&*out[1].first_record, "g");
+        assert_eq!(out[1].n_records, 1);
+    }
+
+    #[test]
+    fn long_record_tail_packs_with_next() {
+        let long = vec![b'A'; 50];
+        let out = run(20, &[("long", &long), ("r", b"CCCC")]);
+        // 20 + 20, then tail 10 A + 10 N separator… the 4 C no longer fit after a separator that
+        // would leave room 0: chunk closes at 10 A, then C's start a new chunk.
+        assert_eq!(out[0].seq.len(), 20);
+        assert_eq!(out[1].first_offset, 20);
+        assert_eq!(out[2].seq, b"AAAAAAAAAA".to_vec());
+        assert_eq!(out[3].seq, b"CCCC".to_vec());
+        let bp: usize = out.iter().map(|c| c.bp).sum();
+        assert_eq!(bp, 54);
+    }
+
+    #[test]
+    fn reads_are_joined_by_separators() {
+        let out = run(30, &[("r1", b"ACGT"), ("r2", b"TTTT"), ("r3", b"GGGGGGGGGGGG")]);
+        let mut want = b"ACGT".to_vec();
+        want.extend(b"NNNNNNNNNN");
+        want.extend(b"TTTT");
+        want.extend(b"NNNNNNNNNN");
+        want.extend(b"GG");
+        assert_eq!(out[0].seq, want);
+        assert_eq!(out[0].n_records, 3);
+        assert_eq!(&*out[1].first_record, "r3");
+        assert_eq!(out[1].first_offset, 2);
+        assert_eq!(out[1].seq, b"GGGGGGGGGG".to_vec());
+    }
+}

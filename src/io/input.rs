@@ -1,0 +1,619 @@
+//! Opening sequence input: a file or stdin, gzip/bgzip sniffed from magic bytes, FASTA or FASTQ
+//! sniffed from the first byte, parsed with noodles, bases validated and upper-cased.
+//!
+//! Records stream into a [`RecordSink`] piece by piece: a FASTA record's sequence is handed over a
+//! line at a time, so a chromosome-sized record needs no more memory than its line. Accepted bases:
+//! the IUPAC nucleotide codes `ACGTNRYSWKMBDHV` in either case (upper-cased; GENA-LM's vocabulary
+//! has no lowercase) and `U`, read as `T`. Spaces and tabs inside sequence lines are skipped. Any
+//! other byte is an error naming the record, its number and the line.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use flate2::bufread::MultiGzDecoder;
+
+use crate::error::InputError;
+
+/// Where sequence comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Source {
+    /// `None` or `-` means stdin.
+    pub fn from_arg(arg: Option<&Path>) -> Self {
+        match arg {
+            None => Source::Stdin,
+            Some(p) if p.as_os_str() == "-" => Source::Stdin,
+            Some(p) => Source::Path(p.to_path_buf()),
+        }
+    }
+
+    /// The name used in messages and as the default sample name.
+    pub fn display_name(&self) -> String {
+        match self {
+            Source::Stdin => "stdin".to_string(),
+            Source::Path(p) => p.display().to_string(),
+        }
+    }
+
+    /// Default sample name: the file name without `.gz` and the FASTA/FASTQ extension, or `stdin`.
+    pub fn sample_name(&self) -> String {
+        match self {
+            Source::Stdin => "stdin".to_string(),
+            Source::Path(p) => {
+                let mut name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "sample".into());
+                for ext in [".gz", ".bgz", ".fastq", ".fq", ".fasta", ".fa", ".fna", ".fas"] {
+                    if let Some(stem) = name.strip_suffix(ext) {
+                        if !stem.is_empty() {
+                            name = stem.to_string();
+                        }
+                    }
+                }
+                name
+            }
+        }
+    }
+}
+
+/// The sequence format found in the first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Fasta,
+    Fastq,
+    /// No bytes at all (or only whitespace).
+    Empty,
+}
+
+/// An opened, sniffed input.
+pub struct Input {
+    name: String,
+    format: Format,
+    gzip: bool,
+    reader: LineCounter<Box<dyn BufRead + Send>>,
+    lines: Arc<AtomicU64>,
+}
+
+/// Receives records piece by piece. Each method returns `false` to stop reading early.
+pub trait RecordSink {
+    /// A record starts; `name` is its identifier (up to the first whitespace).
+    fn start(&mut self, name: &str) -> bool;
+    /// Validated, upper-cased bases of the current record.
+    fn bases(&mut self, bases: &[u8]) -> bool;
+    /// The current record ended.
+    fn end(&mut self) -> bool;
+}
+
+/// What was read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputStats {
+    pub records: u64,
+    pub bp: u64,
+    /// Reading stopped because the sink asked to, before the end of input.
+    pub stopped_early: bool,
+}
+
+/// Counts the newlines consumed through it, so errors can name lines.
+struct LineCounter<R> {
+    inner: R,
+    lines: Arc<AtomicU64>,
+}
+
+impl<R: BufRead> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let src = self.inner.fill_buf()?;
+            let n = src.len().min(buf.len());
+            buf[..n].copy_from_slice(&src[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for LineCounter<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let n = memchr::memchr_iter(b'\n', &buf[..amt.min(buf.len())]).count();
+            self.lines.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        self.inner.consume(amt);
+    }
+}
+
+/// Buffer size for file and stdin reads; large enough to amortise syscalls and decompression.
+const BUF_SIZE: usize = 1 << 17;
+
+/// `0` = invalid byte, `1` = skip (space, tab), anything else = the base to emit.
+const fn base_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let codes = b"ACGTNRYSWKMBDHV";
+    let mut i = 0;
+    while i < codes.len() {
+        t[codes[i] as usize] = codes[i];
+        t[codes[i].to_ascii_lowercase() as usize] = codes[i];
+        i += 1;
+    }
+    t[b'U' as usize] = b'T';
+    t[b'u' as usize] = b'T';
+    t[b' ' as usize] = 1;
+    t[b'\t' as usize] = 1;
+    t
+}
+static BASES: [u8; 256] = base_table();
+
+/// Validates and upper-cases `src` into `dst`; on a bad byte returns its offset in `src`.
+pub fn clean_bases(src: &[u8], dst: &mut Vec<u8>) -> Result<(), usize> {
+    dst.reserve(src.len());
+    for (i, &b) in src.iter().enumerate() {
+        match BASES[b as usize] {
+            0 => return Err(i),
+            1 => {}
+            c => dst.push(c),
+        }
+    }
+    Ok(())
+}
+
+fn describe_byte(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("byte 0x{b:02x}")
+    }
+}
+
+impl Input {
+    /// Opens `source`, decompressing gzip/bgzip and sniffing the format.
+    pub fn open(source: &Source) -> Result<Self, InputError> {
+        let name = source.display_name();
+        let raw: Box<dyn Read + Send> = match source {
+            Source::Stdin => Box::new(io::stdin()),
+            Source::Path(p) => Box::new(File::open(p).map_err(|err| InputError::Open {
+                source_name: name.clone(),
+                err,
+            })?),
+        };
+        Self::from_reader(name, raw)
+    }
+
+    /// Sniffs an already opened byte stream (used by `open` and by tests).
+    pub fn from_reader(name: String, raw: Box<dyn Read + Send>) -> Result<Self, InputError> {
+        let io_err = |err: io::Error| InputError::Io {
+            source_name: name.clone(),
+            line: 1,
+            err,
+        };
+        let fmt_err = |what: String| InputError::Format {
+            source_name: name.clone(),
+            what,
+        };
+        let mut buffered = BufReader::with_capacity(BUF_SIZE, raw);
+        let head = buffered.fill_buf().map_err(io_err)?;
+        let gzip = head.starts_with(&[0x1f, 0x8b]);
+        if let Some(kind) = unsupported_compression(head) {
+            return Err(fmt_err(format!(
+                "{kind}-compressed input is not supported; decompress it first (gzip and bgzip are read directly)"
+            )));
+        }
+        let mut reader: Box<dyn BufRead + Send> = if gzip {
+            Box::new(BufReader::with_capacity(
+                BUF_SIZE,
+                MultiGzDecoder::new(buffered),
+            ))
+        } else {
+            Box::new(buffered)
+        };
+        let first = {
+            let head = reader.fill_buf().map_err(|e| {
+                fmt_err(format!("cannot decompress gzip data: {e}"))
+            })?;
+            head.iter().copied().find(|b| !b.is_ascii_whitespace())
+        };
+        let format = match first {
+            None => {
+                // Only whitespace in the first buffer: check the rest is whitespace too.
+                let mut rest = Vec::new();
+                reader
+                    .read_to_end(&mut rest)
+                    .map_err(|e| fmt_err(format!("read failed: {e}")))?;
+                match rest.iter().find(|b| !b.is_ascii_whitespace()) {
+                    None => Format::Empty,
+                    Some(&b) => {
+                        return Err(fmt_err(format!(
+                            "not FASTA or FASTQ: expected '>' or '@' at the start, found {}",
+                            describe_byte(b)
+                        )))
+                    }
+                }
+            }
+            Some(b'>') => Format::Fasta,
+            Some(b'@') => Format::Fastq,
+            Some(b) => {
+                let head = reader.fill_buf().unwrap_or(&[]);
+                let binary = head
+                    .iter()
+                    .take(512)
+                    .any(|&c| c == 0 || (c < 0x20 && !c.is_ascii_whitespace()));
+                let kind = if binary { "binary data" } else { "text" };
+                return Err(fmt_err(format!(
+                    "not FASTA or FASTQ ({kind}): expected '>' or '@' at the start, found {}",
+                    describe_byte(b)
+                )));
+            }
+        };
+        // Leading blank lines are not FASTA/FASTQ; noodles would reject them with a vague error.
+        if format != Format::Empty {
+            let head = reader.fill_buf().map_err(io_err)?;
+            if head.first().is_some_and(|b| b.is_ascii_whitespace()) {
+                return Err(fmt_err(
+                    "input starts with blank space before the first record".into(),
+                ));
+            }
+        }
+        let lines = Arc::new(AtomicU64::new(0));
+        Ok(Self {
+            name,
+            format,
+            gzip,
+            reader: LineCounter {
+                inner: reader,
+                lines: lines.clone(),
+            },
+            lines,
+        })
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads every record into `sink`.
+    pub fn stream(self, sink: &mut impl RecordSink) -> Result<InputStats, InputError> {
+        match self.format {
+            Format::Empty => Ok(InputStats::default()),
+            Format::Fasta => self.stream_fasta(sink),
+            Format::Fastq => self.stream_fastq(sink),
+        }
+    }
+
+    fn line(&self) -> u64 {
+        self.lines.load(Ordering::Relaxed) + 1
+    }
+
+    fn io_error(&self, err: io::Error) -> InputError {
+        let line = self.line();
+        if err.kind() == io::ErrorKind::UnexpectedEof && self.gzip {
+            return InputError::Format {
+                source_name: self.name.clone(),
+                what: format!("truncated gzip data (near line {line})"),
+            };
+        }
+        InputError::Io {
+            source_name: self.name.clone(),
+            line,
+            err,
+        }
+    }
+
+    fn record_error(&self, record: &str, record_no: u64, line: u64, what: String) -> InputError {
+        InputError::Record {
+            source_name: self.name.clone(),
+            record: record.to_string(),
+            record_no,
+            line,
+            what,
+        }
+    }
+
+    fn stream_fasta(mut self, sink: &mut impl RecordSink) -> Result<InputStats, InputError> {
+        use noodles_fasta::record::Definition;
+        let lines = self.lines.clone();
+        let name = self.name.clone();
+        let gzip = self.gzip;
+        let line_now = || lines.load(Ordering::Relaxed) + 1;
+        let mut stats = InputStats::default();
+        let mut reader = noodles_fasta::io::Reader::new(&mut self.reader);
+        let mut def = Definition::default();
+        let mut clean = Vec::with_capacity(BUF_SIZE);
+        loop {
+            let def_line = line_now();
+            let n = match reader.read_definition(&mut def) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Err(InputError::Record {
+                        source_name: name,
+                        record: "?".into(),
+                        record_no: stats.records + 1,
+                        line: def_line,
+                        what: format!("bad FASTA header: {e}"),
+                    })
+                }
+                Err(e) => return Err(io_error_at(&name, gzip, def_line, e)),
+            };
+            if n == 0 {
+                break;
+            }
+            stats.records += 1;
+            let rec_name = String::from_utf8_lossy(def.name()).into_owned();
+            if !sink.start(&rec_name) {
+                stats.stopped_early = true;
+                return Ok(stats);
+            }
+            let mut seq = reader.sequence_reader();
+            loop {
+                let line = line_now();
+                let buf = match seq.fill_buf() {
+                    Ok(b) => b,
+                    Err(e) => return Err(io_error_at(&name, gzip, line, e)),
+                };
+                if buf.is_empty() {
+                    break;
+                }
+                let len = buf.len();
+                clean.clear();
+                if let Err(at) = clean_bases(buf, &mut clean) {
+                    return Err(InputError::Record {
+                        source_name: name,
+                        record: rec_name,
+                        record_no: stats.records,
+                        line,
+                        what: format!(
+                            "invalid base {} at column {} (expected IUPAC nucleotide codes)",
+                            describe_byte(buf[at]),
+                            at + 1
+                        ),
+                    });
+                }
+                seq.consume(len);
+                stats.bp += clean.len() as u64;
+                if !clean.is_empty() && !sink.bases(&clean) {
+                    stats.stopped_early = true;
+                    return Ok(stats);
+                }
+            }
+            if !sink.end() {
+                stats.stopped_early = true;
+                return Ok(stats);
+            }
+        }
+        Ok(stats)
+    }
+
+    fn stream_fastq(mut self, sink: &mut impl RecordSink) -> Result<InputStats, InputError> {
+        let mut stats = InputStats::default();
+        let mut record = noodles_fastq::Record::default();
+        let mut clean = Vec::new();
+        loop {
+            let line = self.line();
+            let read = {
+                let mut reader = noodles_fastq::io::Reader::new(&mut self.reader);
+                reader.read_record(&mut record)
+            };
+            let n = match read {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Err(self.record_error(
+                        "?",
+                        stats.records + 1,
+                        line,
+                        format!("bad FASTQ record: {e}"),
+                    ))
+                }
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && !self.gzip => {
+                    return Err(self.record_error(
+                        "?",
+                        stats.records + 1,
+                        line,
+                        "incomplete FASTQ record at end of input".into(),
+                    ))
+                }
+                Err(e) => return Err(self.io_error(e)),
+            };
+            if n == 0 {
+                break;
+            }
+            stats.records += 1;
+            let rec_name = String::from_utf8_lossy(record.name()).into_owned();
+            let seq = record.sequence();
+            if record.quality_scores().len() != seq.len() {
+                return Err(self.record_error(
+                    &rec_name,
+                    stats.records,
+                    line,
+                    format!(
+                        "quality length {} differs from sequence length {}",
+                        record.quality_scores().len(),
+                        seq.len()
+                    ),
+                ));
+            }
+            clean.clear();
+            if let Err(at) = clean_bases(seq, &mut clean) {
+                return Err(self.record_error(
+                    &rec_name,
+                    stats.records,
+                    line + 1,
+                    format!(
+                        "invalid base {} at column {} (expected IUPAC nucleotide codes)",
+                        describe_byte(seq[at]),
+                        at + 1
+                    ),
+                ));
+            }
+            stats.bp += clean.len() as u64;
+            let go = sink.start(&rec_name) && (clean.is_empty() || sink.bases(&clean)) && sink.end();
+            if !go {
+                stats.stopped_early = true;
+                break;
+            }
+        }
+        Ok(stats)
+    }
+}
+
+/// A whole record, for callers that need records entire (embedding tests, genome FASTAs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeqRecord {
+    pub name: String,
+    pub seq: Vec<u8>,
+}
+
+/// Collects whole records.
+#[derive(Debug, Default)]
+pub struct RecordCollector(pub Vec<SeqRecord>);
+
+impl RecordSink for RecordCollector {
+    fn start(&mut self, name: &str) -> bool {
+        self.0.push(SeqRecord {
+            name: name.to_string(),
+            seq: Vec::new(),
+        });
+        true
+    }
+    fn bases(&mut self, bases: &[u8]) -> bool {
+        if let Some(r) = self.0.last_mut() {
+            r.seq.extend_from_slice(bases);
+        }
+        true
+    }
+    fn end(&mut self) -> bool {
+        true
+    }
+}
+
+/// Reads every record of `source` into memory (validated, upper-cased).
+pub fn read_records(source: &Source) -> Result<Vec<SeqRecord>, InputError> {
+    let mut c = RecordCollector::default();
+    Input::open(source)?.stream(&mut c)?;
+    Ok(c.0)
+}
+
+fn io_error_at(name: &str, gzip: bool, line: u64, err: io::Error) -> InputError {
+    if gzip && err.kind() == io::ErrorKind::UnexpectedEof {
+        InputError::Format {
+            source_name: name.to_string(),
+            what: format!("truncated gzip data (near line {line})"),
+        }
+    } else if gzip && err.kind() == io::ErrorKind::InvalidInput {
+        InputError::Format {
+            source_name: name.to_string(),
+            what: format!("corrupt gzip data (near line {line}): {err}"),
+        }
+    } else {
+        InputError::Io {
+            source_name: name.to_string(),
+            line,
+            err,
+        }
+    }
+}
+
+/// Names compressed formats we do not read, from their magic bytes.
+fn unsupported_compression(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"BZh") {
+        Some("bzip2")
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some("zstd")
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Some("xz")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(bytes: &'static [u8]) -> Result<Vec<(String, Vec<u8>)>, InputError> {
+        let input = Input::from_reader("t".into(), Box::new(bytes))?;
+        let mut c = RecordCollector::default();
+        input.stream(&mut c)?;
+        Ok(c.0.into_iter().map(|r| (r.name, r.seq)).collect())
+    }
+
+    #[test]
+    fn fasta_multiline_crlf_lowercase() {
+        let r = read(b">a desc\r\nacgt\r\nNNry\r\n>b\nu\n").unwrap();
+        assert_eq!(r[0], ("a".to_string(), b"ACGTNNRY".to_vec()));
+        assert_eq!(r[1], ("b".to_string(), b"T".to_vec()));
+    }
+
+    #[test]
+    fn fastq_basic() {
+        let r = read(b"@r1 x\nACGT\n+\nIIII\n@r2\nnn\n+\n##\n").unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].1, b"NN");
+    }
+
+    #[test]
+    fn bad_base_names_record_and_line() {
+        let e = read(b">a\nACGT\n>b\nAC\nAXG\n").unwrap_err().to_string();
+        assert!(e.contains("record 'b'") && e.contains("line 5") && e.contains("'X'"), "{e}");
+        let e = read(b"@r1\nACGT\n+\nIIII\n@r2\nAC1T\n+\nIIII\n").unwrap_err().to_string();
+        assert!(e.contains("record 'r2'") && e.contains("line 6"), "{e}");
+    }
+
+    #[test]
+    fn quality_length_mismatch() {
+        let e = read(b"@r1\nACGT\n+\nIII\n").unwrap_err().to_string();
+        assert!(e.contains("quality length 3"), "{e}");
+    }
+
+    #[test]
+    fn empty_and_binary() {
+        assert!(read(b"").unwrap().is_empty());
+        assert!(read(b"\n\n").unwrap().is_empty());
+        let e = read(b"\x00\x01\x02garbage").unwrap_err().to_string();
+        assert!(e.contains("binary"), "{e}");
+        let e = read(b"BZh91AY&SY").unwrap_err().to_string();
+        assert!(e.contains("bzip2"), "{e}");
+    }
+
+    #[test]
+    fn gzip_round_trip_and_truncation() {
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b">a\nACGT\n").unwrap();
+        let mut gz = enc.finish().unwrap();
+        // A second member, as bgzip and `cat a.gz b.gz` make.
+        let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b">b\nGG\n").unwrap();
+        gz.extend(enc.finish().unwrap());
+        let leaked: &'static [u8] = Box::leak(gz.clone().into_boxed_slice());
+        let r = read(leaked).unwrap();
+        assert_eq!(r.len(), 2);
+        let cut: &'static [u8] = Box::leak(gz[..gz.len() / 2 - 3].to_vec().into_boxed_slice());
+        let e = read(cut).unwrap_err().to_string();
+        assert!(e.contains("gzip"), "{e}");
+    }
+
+    #[test]
+    fn sample_names() {
+        let s = Source::from_arg(Some(Path::new("/x/NA12878.fastq.gz")));
+        assert_eq!(s.sample_name(), "NA12878");
+        assert_eq!(Source::from_arg(Some(Path::new("-"))), Source::Stdin);
+    }
+}

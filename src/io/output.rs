@@ -1,0 +1,176 @@
+//! Output: TSV tables with a constant header, to stdout or to a file that appears only when
+//! complete (written to a temporary file beside it, renamed at the end).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::OutputError;
+
+/// Columns of the calls table (one row per sample).
+pub const CALLS_HEADER: [&str; 8] = [
+    "sample",
+    "species",
+    "n_records",
+    "n_bp",
+    "n_groups",
+    "frac_female_groups",
+    "threshold",
+    "call",
+];
+
+/// Columns of the per-group table.
+pub const GROUPS_HEADER: [&str; 9] = [
+    "group",
+    "n_chunks",
+    "bp",
+    "p_female",
+    "logit",
+    "top_chunk",
+    "top_attention",
+    "top_record",
+    "top_offset",
+];
+
+/// Columns of `genosift embed`.
+pub const EMBED_HEADER: [&str; 3] = ["name", "n_tokens", "embedding"];
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+enum Target {
+    Stdout,
+    File {
+        tmp: tempfile::NamedTempFile,
+        path: PathBuf,
+    },
+}
+
+/// A TSV table being written. Nothing reaches a file path until [`Table::finish`].
+pub struct Table {
+    writer: csv::Writer<Box<dyn Write + Send>>,
+    target: Target,
+}
+
+impl Table {
+    /// A table to `path`, or stdout for `None` / `-`, starting with `header`.
+    pub fn create(path: Option<&Path>, header: &[&str]) -> Result<Self, OutputError> {
+        let (sink, target): (Box<dyn Write + Send>, Target) = match path {
+            None => (Box::new(BufWriter::new(io::stdout())), Target::Stdout),
+            Some(p) if p.as_os_str() == "-" => (Box::new(BufWriter::new(io::stdout())), Target::Stdout),
+            Some(p) => {
+                let err = |err| OutputError::Write {
+                    path: p.to_path_buf(),
+                    err,
+                };
+                let tmp = tempfile::Builder::new()
+                    .prefix(".genosift-")
+                    .tempfile_in(parent_dir(p))
+                    .map_err(err)?;
+                let file: File = tmp.reopen().map_err(err)?;
+                (
+                    Box::new(BufWriter::with_capacity(1 << 16, file)),
+                    Target::File {
+                        tmp,
+                        path: p.to_path_buf(),
+                    },
+                )
+            }
+        };
+        let writer = csv::WriterBuilder::new()
+            .delimiter(b'\t')
+            .quote_style(csv::QuoteStyle::Never)
+            .has_headers(false)
+            .from_writer(sink);
+        let mut t = Self { writer, target };
+        t.row(header)?;
+        Ok(t)
+    }
+
+    fn map_err(&self, err: io::Error) -> OutputError {
+        match &self.target {
+            Target::Stdout => OutputError::from_stdout(err),
+            Target::File { path, .. } => OutputError::Write {
+                path: path.clone(),
+                err,
+            },
+        }
+    }
+
+    /// Writes one row.
+    pub fn row<I, T>(&mut self, fields: I) -> Result<(), OutputError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.writer.write_record(fields).map_err(|e| {
+            let io = match e.into_kind() {
+                csv::ErrorKind::Io(io) => io,
+                other => io::Error::other(format!("{other:?}")),
+            };
+            self.map_err(io)
+        })
+    }
+
+    /// Flushes and, for a file, moves it into place.
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        self.writer.flush().map_err(|e| self.map_err(e))?;
+        let Table { writer, target } = self;
+        drop(writer);
+        if let Target::File { tmp, path } = target {
+            let err = |err| OutputError::Write {
+                path: path.clone(),
+                err,
+            };
+            tmp.as_file().sync_all().map_err(err)?;
+            tmp.persist(&path).map_err(|e| err(e.error))?;
+        }
+        Ok(())
+    }
+}
+
+/// Formats an f32 in its shortest exact (round-trip) decimal form.
+pub fn fmt_f32(v: f32) -> String {
+    format!("{v}")
+}
+
+/// Formats a probability with 6 decimals (absolute precision 5e-7).
+pub fn fmt_prob(v: f64) -> String {
+    format!("{v:.6}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_appears_only_when_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.tsv");
+        let mut t = Table::create(Some(&path), &["a", "b"]).unwrap();
+        t.row(["1", "2"]).unwrap();
+        assert!(!path.exists());
+        t.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\tb\n1\t2\n");
+
+        let path2 = dir.path().join("dropped.tsv");
+        let t = Table::create(Some(&path2), &["a"]).unwrap();
+        drop(t);
+        assert!(!path2.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+    }
+}

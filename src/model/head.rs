@@ -1,0 +1,66 @@
+//! The paper's multi-chunk head, `GenderChunkedClassifier` (GENA-LM.md §3.2).
+//!
+//! Per group of N chunk [CLS] vectors: `ReLU(chunk_embedding_proj)`, LayerNorm, then Q learned
+//! queries cross-attend over the chunks (single head, full-width dot product scaled by
+//! `1/sqrt(hidden)`, no chunk mask), the Q outputs are concatenated, LayerNorm'd, passed through two
+//! ReLU layers and one logit. Dropout is identity at inference; training applies it.
+
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, LayerNorm, Linear};
+use burn::tensor::activation::{relu, sigmoid, softmax};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+#[derive(Module, Debug)]
+pub struct ChunkHead<B: Backend> {
+    /// `query_vectors` `[Q, H]`.
+    pub query_vectors: Param<Tensor<B, 2>>,
+    pub chunk_embedding_proj: Linear<B>,
+    pub query_layer: Linear<B>,
+    pub key_layer: Linear<B>,
+    pub value_layer: Linear<B>,
+    pub ln_q: LayerNorm<B>,
+    pub ln_kv: LayerNorm<B>,
+    pub ln_mlp: LayerNorm<B>,
+    pub dense1: Linear<B>,
+    pub dense2: Linear<B>,
+    pub classifier: Linear<B>,
+    pub dropout: Dropout,
+}
+
+/// The head's outputs for a batch of groups.
+#[derive(Debug, Clone)]
+pub struct HeadOutput<B: Backend> {
+    /// `[groups]` logits (P(female) = sigmoid).
+    pub logits: Tensor<B, 1>,
+    /// `[groups, Q, N]` pre-softmax attention scores.
+    pub scores: Tensor<B, 3>,
+}
+
+impl<B: Backend> ChunkHead<B> {
+    /// `cls` `[groups, N, H]` → logits and attention scores.
+    pub fn forward(&self, cls: Tensor<B, 3>) -> HeadOutput<B> {
+        let [g, _, h] = cls.dims();
+        let c = relu(self.chunk_embedding_proj.forward(cls));
+        let c = self.ln_kv.forward(c);
+        let qv = self.ln_q.forward(self.query_vectors.val());
+        let q = self.query_layer.forward(qv).unsqueeze::<3>(); // [1, Q, H]
+        let k = self.key_layer.forward(c.clone()); // [g, N, H]
+        let v = self.value_layer.forward(c);
+        let nq = q.dims()[1];
+        let scores = q.expand([g, nq, h]).matmul(k.transpose()) * (1.0 / (h as f64).sqrt());
+        let attn = softmax(scores.clone(), 2);
+        let pooled = attn.matmul(v).reshape([g, nq * h]);
+        let x = self.ln_mlp.forward(pooled);
+        let x = self.dropout.forward(relu(self.dense1.forward(x)));
+        let x = self.dropout.forward(relu(self.dense2.forward(x)));
+        let logits = self.classifier.forward(x).reshape([g]);
+        HeadOutput { logits, scores }
+    }
+}
+
+impl<B: Backend> HeadOutput<B> {
+    pub fn probabilities(&self) -> Tensor<B, 1> {
+        sigmoid(self.logits.clone())
+    }
+}

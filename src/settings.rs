@@ -1,0 +1,132 @@
+//! `genosift.json`: our settings beside a Hugging Face model directory — chunks per group N, chunk
+//! length L, and per-species calibration thresholds. Absent file: N and L from `config.json` if its
+//! trainer recorded them (`n_chunks`, `chunk_len`), else the paper's N = 16, L = 3072.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ModelError;
+
+pub const FILE_NAME: &str = "genosift.json";
+pub const DEFAULT_CHUNKS: usize = 16;
+pub const DEFAULT_CHUNK_LEN: usize = 3072;
+
+/// The calibration of one species: for each K (groups seen), the threshold on the fraction of
+/// groups with P(female) > 0.5 above which the sample is called female.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// How the thresholds were chosen (`median` as in the paper, or `quantile`).
+    pub rule: String,
+    pub thresholds: BTreeMap<u64, f64>,
+}
+
+impl Calibration {
+    /// The threshold for `k` groups: that of the largest calibrated K ≤ `k`, if any.
+    pub fn threshold_for(&self, k: u64) -> Option<(u64, f64)> {
+        self.thresholds
+            .range(..=k)
+            .next_back()
+            .map(|(&kk, &t)| (kk, t))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Chunks per group (N).
+    pub chunks: usize,
+    /// Chunk length in bp (L).
+    pub chunk_len: usize,
+    /// Per-species calibration, by species name.
+    #[serde(default)]
+    pub calibration: BTreeMap<String, Calibration>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            chunks: DEFAULT_CHUNKS,
+            chunk_len: DEFAULT_CHUNK_LEN,
+            calibration: BTreeMap::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `genosift.json` from `dir`, or builds defaults from the config's trainer fields.
+    pub fn load(dir: &Path, n_chunks: Option<usize>, chunk_len: Option<usize>) -> Result<Self, ModelError> {
+        let path = dir.join(FILE_NAME);
+        let settings = if path.is_file() {
+            let text = std::fs::read_to_string(&path).map_err(|e| ModelError::Config {
+                path: path.clone(),
+                msg: e.to_string(),
+            })?;
+            serde_json::from_str::<Settings>(&text).map_err(|e| ModelError::Config {
+                path: path.clone(),
+                msg: format!("invalid JSON: {e}"),
+            })?
+        } else {
+            Settings {
+                chunks: n_chunks.unwrap_or(DEFAULT_CHUNKS),
+                chunk_len: chunk_len.unwrap_or(DEFAULT_CHUNK_LEN),
+                calibration: BTreeMap::new(),
+            }
+        };
+        if settings.chunks == 0 || settings.chunk_len <= crate::chunk::SEPARATOR_LEN {
+            return Err(ModelError::Config {
+                path,
+                msg: format!(
+                    "chunks must be > 0 and chunk_len > {} (found {} and {})",
+                    crate::chunk::SEPARATOR_LEN,
+                    settings.chunks,
+                    settings.chunk_len
+                ),
+            });
+        }
+        Ok(settings)
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        let path = dir.join(FILE_NAME);
+        let text = serde_json::to_string_pretty(self).expect("settings serialize");
+        crate::io::output::write_atomic(&path, format!("{text}\n").as_bytes()).map_err(|e| {
+            ModelError::Config {
+                path,
+                msg: e.to_string(),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_is_largest_k_at_or_below() {
+        let c = Calibration {
+            rule: "median".into(),
+            thresholds: [(25, 0.7), (100, 0.6), (1000, 0.5)].into_iter().collect(),
+        };
+        assert_eq!(c.threshold_for(10), None);
+        assert_eq!(c.threshold_for(25), Some((25, 0.7)));
+        assert_eq!(c.threshold_for(999), Some((100, 0.6)));
+        assert_eq!(c.threshold_for(5000), Some((1000, 0.5)));
+    }
+
+    #[test]
+    fn json_round_trip_with_integer_keys() {
+        let mut s = Settings::default();
+        s.calibration.insert(
+            "human".into(),
+            Calibration {
+                rule: "median".into(),
+                thresholds: [(25, 0.72)].into_iter().collect(),
+            },
+        );
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains("\"25\":0.72"), "{text}");
+        assert_eq!(serde_json::from_str::<Settings>(&text).unwrap(), s);
+    }
+}
