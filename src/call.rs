@@ -76,7 +76,7 @@ mod tests {
         assert_eq!(s.decide(Some(&cal)), (Some(0.5), Call::Male));
         s.add(0.51);
         s.add(0.5); // exactly 0.5 is not > 0.5
-        // 4 groups, fraction 2/4 = 0.5 vs 0.7 → male.
+                    // 4 groups, fraction 2/4 = 0.5 vs 0.7 → male.
         assert_eq!(s.fraction(), Some(0.5));
         assert_eq!(s.decide(Some(&cal)), (Some(0.7), Call::Male));
         s.add(0.99);

@@ -47,7 +47,10 @@ pub struct Chunker {
 
 impl Chunker {
     pub fn new(len: usize) -> Self {
-        assert!(len > SEPARATOR_LEN, "chunk length must exceed the separator");
+        assert!(
+            len > SEPARATOR_LEN,
+            "chunk length must exceed the separator"
+        );
         Self {
             len,
             buf: Vec::with_capacity(len),
@@ -176,7 +179,10 @@ mod tests {
 
     #[test]
     fn reads_are_joined_by_separators() {
-        let out = run(30, &[("r1", b"ACGT"), ("r2", b"TTTT"), ("r3", b"GGGGGGGGGGGG")]);
+        let out = run(
+            30,
+            &[("r1", b"ACGT"), ("r2", b"TTTT"), ("r3", b"GGGGGGGGGGGG")],
+        );
         let mut want = b"ACGT".to_vec();
         want.extend(b"NNNNNNNNNN");
         want.extend(b"TTTT");

@@ -9,7 +9,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum InputError {
     #[error("{source_name}: cannot open: {err}")]
-    Open { source_name: String, err: std::io::Error },
+    Open {
+        source_name: String,
+        err: std::io::Error,
+    },
     #[error("{source_name}: {what}")]
     Format { source_name: String, what: String },
     #[error("{source_name}: record '{record}' (record {record_no}, line {line}): {what}")]

@@ -58,10 +58,12 @@ fn one_line(e: &anyhow::Error) -> String {
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        matches!(c.downcast_ref::<OutputError>(), Some(OutputError::BrokenPipe))
-            || c
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        matches!(
+            c.downcast_ref::<OutputError>(),
+            Some(OutputError::BrokenPipe)
+        ) || c
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
 
@@ -103,7 +105,7 @@ fn run(cli: Cli) -> Result<()> {
             let bundle = open_model(&a.common)?;
             let s = predict(&bundle, &opts)?;
             tracing::info!(
-                "{}: {} records, {} bp → {} chunks, {} groups of {} ({} chunk(s) in a final partial group dropped){}; call {} (fraction female {}, threshold {}); {:.1} s, model {:.0}%",
+                "{}: {} records, {} bp → {} chunks, {} groups of {} ({} chunk(s) in a final partial group dropped){}; call {} (fraction female {}, threshold {}); {:.1} s: model {:.0}%, tokenizer {:.0}%",
                 s.sample,
                 s.n_records,
                 s.n_bp,
@@ -117,6 +119,7 @@ fn run(cli: Cli) -> Result<()> {
                 s.threshold.map_or("NA".into(), |t| format!("{t:.4}")),
                 s.seconds,
                 100.0 * s.model_seconds / s.seconds.max(1e-9),
+                100.0 * s.tokenize_seconds / s.seconds.max(1e-9),
             );
             Ok(())
         }

@@ -55,7 +55,10 @@ pub struct PredictSummary {
     pub call: Call,
     pub stopped_early: bool,
     pub seconds: f64,
+    /// Time in the model's forward passes.
     pub model_seconds: f64,
+    /// Time tokenizing chunks.
+    pub tokenize_seconds: f64,
 }
 
 /// A complete group with the input position reached when it completed.
@@ -212,6 +215,7 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
     let mut progress = Progress::new(opts.quiet, "groups");
     let mut call = SampleCall::default();
     let mut model_seconds = 0.0;
+    let mut tokenize_seconds = 0.0;
     let mut last_pos = (0u64, 0u64);
     let consumed = pool.install(|| -> Result<()> {
         loop {
@@ -226,8 +230,10 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
             }
             let t0 = Instant::now();
             let tokens = tokenize_groups(bundle, &batch);
+            let t1 = Instant::now();
             let scores = bundle.engine.predict(&tokens, n)?;
-            model_seconds += t0.elapsed().as_secs_f64();
+            tokenize_seconds += (t1 - t0).as_secs_f64();
+            model_seconds += t1.elapsed().as_secs_f64();
             for (msg, score) in batch.iter().zip(&scores) {
                 call.add(score.p_female);
                 if let Some(t) = groups_table.as_mut() {
@@ -235,7 +241,10 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
                 }
                 last_pos = (msg.records_through, msg.bp_through);
             }
-            progress.tick(call.n_groups, batch.iter().map(|m| m.group.bp() as u64).sum());
+            progress.tick(
+                call.n_groups,
+                batch.iter().map(|m| m.group.bp() as u64).sum(),
+            );
         }
     });
     // Stop the reader (if still running) before looking at its result.
@@ -275,6 +284,7 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
         stopped_early,
         seconds: start.elapsed().as_secs_f64(),
         model_seconds,
+        tokenize_seconds,
     };
     if let Some(t) = groups_table {
         t.finish()?;
@@ -303,7 +313,10 @@ fn tokenize_groups(bundle: &ModelBundle, batch: &[GroupMsg]) -> TokenBatch {
         .iter()
         .flat_map(|m| m.group.chunks.iter().map(|c| c.seq.as_slice()))
         .collect();
-    let rows: Vec<Vec<u32>> = seqs.par_iter().map(|s| bundle.tokenizer.encode(s)).collect();
+    let rows: Vec<Vec<u32>> = seqs
+        .par_iter()
+        .map(|s| bundle.tokenizer.encode(s))
+        .collect();
     TokenBatch::from_rows(&rows, bundle.tokenizer.pad_id())
 }
 
@@ -317,7 +330,10 @@ fn group_row(group: &ChunkGroup, score: &GroupScore) -> Vec<String> {
     let (top, top_w) = mean_attn
         .iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |acc, (j, &w)| if w > acc.1 { (j, w) } else { acc });
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |acc, (j, &w)| if w > acc.1 { (j, w) } else { acc },
+        );
     let chunk = &group.chunks[top];
     vec![
         group.seq_no.to_string(),

@@ -55,7 +55,11 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads `genosift.json` from `dir`, or builds defaults from the config's trainer fields.
-    pub fn load(dir: &Path, n_chunks: Option<usize>, chunk_len: Option<usize>) -> Result<Self, ModelError> {
+    pub fn load(
+        dir: &Path,
+        n_chunks: Option<usize>,
+        chunk_len: Option<usize>,
+    ) -> Result<Self, ModelError> {
         let path = dir.join(FILE_NAME);
         let settings = if path.is_file() {
             let text = std::fs::read_to_string(&path).map_err(|e| ModelError::Config {

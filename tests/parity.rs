@@ -16,7 +16,9 @@ use genosift::model::{DeviceKind, Engine};
 use genosift::tokenize::TokenBatch;
 
 fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("test-data")
+        .join(p)
 }
 
 fn expected(p: &str) -> WeightFile {
@@ -40,7 +42,9 @@ fn ids_of(t: &RawTensor) -> Vec<u32> {
 fn tiny_inputs(bundle: &ModelBundle) -> (Vec<String>, TokenBatch) {
     let recs = read_records(&Source::Path(data("gena-tiny/inputs.fa"))).unwrap();
     let names = recs.iter().map(|r| r.name.clone()).collect();
-    let batch = bundle.tokenizer.batch(recs.iter().map(|r| r.seq.as_slice()));
+    let batch = bundle
+        .tokenizer
+        .batch(recs.iter().map(|r| r.seq.as_slice()));
     (names, batch)
 }
 
@@ -83,7 +87,10 @@ fn check_backbone(weights: &str) {
         assert_eq!(st.shape, want.shape);
         let tol = if i == 0 { 1e-5 } else { 1e-4 };
         let e = rel_err(&st.data, &want.data);
-        assert!(e <= tol, "{weights}: hidden_states.{i} relative error {e:e} > {tol:e}");
+        assert!(
+            e <= tol,
+            "{weights}: hidden_states.{i} relative error {e:e} > {tol:e}"
+        );
     }
     let last = &exp.tensors["last_hidden_state"];
     assert!(rel_err(&states[2].data, &last.data) <= 1e-4);

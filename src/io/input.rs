@@ -51,7 +51,9 @@ impl Source {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "sample".into());
-                for ext in [".gz", ".bgz", ".fastq", ".fq", ".fasta", ".fa", ".fna", ".fas"] {
+                for ext in [
+                    ".gz", ".bgz", ".fastq", ".fq", ".fasta", ".fa", ".fna", ".fas",
+                ] {
                     if let Some(stem) = name.strip_suffix(ext) {
                         if !stem.is_empty() {
                             name = stem.to_string();
@@ -217,9 +219,9 @@ impl Input {
             Box::new(buffered)
         };
         let first = {
-            let head = reader.fill_buf().map_err(|e| {
-                fmt_err(format!("cannot decompress gzip data: {e}"))
-            })?;
+            let head = reader
+                .fill_buf()
+                .map_err(|e| fmt_err(format!("cannot decompress gzip data: {e}")))?;
             head.iter().copied().find(|b| !b.is_ascii_whitespace())
         };
         let format = match first {
@@ -362,11 +364,12 @@ impl Input {
             }
             let mut seq = reader.sequence_reader();
             loop {
-                let line = line_now();
                 let buf = match seq.fill_buf() {
                     Ok(b) => b,
-                    Err(e) => return Err(io_error_at(&name, gzip, line, e)),
+                    Err(e) => return Err(io_error_at(&name, gzip, line_now(), e)),
                 };
+                // After fill_buf: it consumes the previous line's newline first.
+                let line = line_now();
                 if buf.is_empty() {
                     break;
                 }
@@ -462,7 +465,8 @@ impl Input {
                 ));
             }
             stats.bp += clean.len() as u64;
-            let go = sink.start(&rec_name) && (clean.is_empty() || sink.bases(&clean)) && sink.end();
+            let go =
+                sink.start(&rec_name) && (clean.is_empty() || sink.bases(&clean)) && sink.end();
             if !go {
                 stats.stopped_early = true;
                 break;
@@ -570,8 +574,13 @@ mod tests {
     #[test]
     fn bad_base_names_record_and_line() {
         let e = read(b">a\nACGT\n>b\nAC\nAXG\n").unwrap_err().to_string();
-        assert!(e.contains("record 'b'") && e.contains("line 5") && e.contains("'X'"), "{e}");
-        let e = read(b"@r1\nACGT\n+\nIIII\n@r2\nAC1T\n+\nIIII\n").unwrap_err().to_string();
+        assert!(
+            e.contains("record 'b'") && e.contains("line 5") && e.contains("'X'"),
+            "{e}"
+        );
+        let e = read(b"@r1\nACGT\n+\nIIII\n@r2\nAC1T\n+\nIIII\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("record 'r2'") && e.contains("line 6"), "{e}");
     }
 

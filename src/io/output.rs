@@ -71,7 +71,9 @@ impl Table {
     pub fn create(path: Option<&Path>, header: &[&str]) -> Result<Self, OutputError> {
         let (sink, target): (Box<dyn Write + Send>, Target) = match path {
             None => (Box::new(BufWriter::new(io::stdout())), Target::Stdout),
-            Some(p) if p.as_os_str() == "-" => (Box::new(BufWriter::new(io::stdout())), Target::Stdout),
+            Some(p) if p.as_os_str() == "-" => {
+                (Box::new(BufWriter::new(io::stdout())), Target::Stdout)
+            }
             Some(p) => {
                 let err = |err| OutputError::Write {
                     path: p.to_path_buf(),
@@ -171,6 +173,10 @@ mod tests {
         let t = Table::create(Some(&path2), &["a"]).unwrap();
         drop(t);
         assert!(!path2.exists());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 }

@@ -76,7 +76,9 @@ impl BertConfig {
     /// Checks what the forward pass relies on; returns the first problem found.
     pub fn validate(&self) -> Result<(), String> {
         if self.hidden_size == 0 || self.num_attention_heads == 0 || self.num_hidden_layers == 0 {
-            return Err("hidden_size, num_attention_heads and num_hidden_layers must be > 0".into());
+            return Err(
+                "hidden_size, num_attention_heads and num_hidden_layers must be > 0".into(),
+            );
         }
         if self.hidden_size % self.num_attention_heads != 0 {
             return Err(format!(

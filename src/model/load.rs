@@ -59,7 +59,10 @@ impl<'a, B: Backend> Loader<'a, B> {
     }
 
     fn tensor<const D: usize>(&self, t: &RawTensor) -> Tensor<B, D> {
-        Tensor::from_data(TensorData::new(t.data.clone(), t.shape.clone()), self.device)
+        Tensor::from_data(
+            TensorData::new(t.data.clone(), t.shape.clone()),
+            self.device,
+        )
     }
 
     fn param1(&mut self, key: &str, n: usize) -> Result<Param<Tensor<B, 1>>, ModelError> {
@@ -68,7 +71,9 @@ impl<'a, B: Backend> Loader<'a, B> {
     }
 
     fn linear(&mut self, base: &str, d_in: usize, d_out: usize) -> Result<Linear<B>, ModelError> {
-        let w = self.take(&format!("{base}.weight"), &[d_out, d_in])?.transposed();
+        let w = self
+            .take(&format!("{base}.weight"), &[d_out, d_in])?
+            .transposed();
         let b = self.param1(&format!("{base}.bias"), d_out)?;
         Ok(Linear {
             weight: Param::from_tensor(self.tensor(&w)),
@@ -134,7 +139,11 @@ pub fn load<B: Backend>(
     let eps = cfg.layer_norm_eps;
     let p = l.prefix.clone();
     let embeddings = Embeddings {
-        word: l.embedding(&format!("{p}embeddings.word_embeddings.weight"), cfg.vocab_size, h)?,
+        word: l.embedding(
+            &format!("{p}embeddings.word_embeddings.weight"),
+            cfg.vocab_size,
+            h,
+        )?,
         position: l.embedding(
             &format!("{p}embeddings.position_embeddings.weight"),
             cfg.max_position_embeddings,
@@ -252,7 +261,8 @@ impl Exporter {
         }
     }
     fn layer_norm<B: Backend>(&mut self, base: &str, ln: &LayerNorm<B>) {
-        self.out.insert(format!("{base}.weight"), raw(ln.gamma.val()));
+        self.out
+            .insert(format!("{base}.weight"), raw(ln.gamma.val()));
         if let Some(b) = &ln.beta {
             self.out.insert(format!("{base}.bias"), raw(b.val()));
         }
@@ -261,7 +271,10 @@ impl Exporter {
 
 /// The state dict in Hugging Face names (backbone under `model.`, head keys bare), as the
 /// paper's trainer saves a classifier: what `load` reads back.
-pub fn export<B: Backend>(bert: &Bert<B>, head: Option<&ChunkHead<B>>) -> BTreeMap<String, RawTensor> {
+pub fn export<B: Backend>(
+    bert: &Bert<B>,
+    head: Option<&ChunkHead<B>>,
+) -> BTreeMap<String, RawTensor> {
     let mut e = Exporter {
         out: BTreeMap::new(),
     };

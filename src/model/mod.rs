@@ -192,7 +192,11 @@ impl Engine {
     }
 
     /// Group predictions for a batch of whole groups (`n_chunks` consecutive rows each).
-    pub fn predict(&self, batch: &TokenBatch, n_chunks: usize) -> Result<Vec<GroupScore>, ModelError> {
+    pub fn predict(
+        &self,
+        batch: &TokenBatch,
+        n_chunks: usize,
+    ) -> Result<Vec<GroupScore>, ModelError> {
         with_model!(self, m, dev => m.predict(batch, n_chunks, dev))
     }
 

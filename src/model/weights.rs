@@ -152,7 +152,10 @@ fn read_pytorch(path: &Path) -> Result<BTreeMap<String, RawTensor>, ModelError> 
         if data.len() != shape.iter().product::<usize>() {
             return Err(weights_err(
                 path,
-                format!("tensor '{name}' holds {} values for shape {shape:?}", data.len()),
+                format!(
+                    "tensor '{name}' holds {} values for shape {shape:?}",
+                    data.len()
+                ),
             ));
         }
         out.insert(name, RawTensor::new(shape, data));
@@ -183,6 +186,7 @@ pub fn write_safetensors(
         .collect();
     let mut meta = std::collections::HashMap::new();
     meta.insert("format".to_string(), "pt".to_string());
-    let buf = safetensors::serialize(views, Some(meta)).map_err(|e| weights_err(path, e.to_string()))?;
+    let buf =
+        safetensors::serialize(views, Some(meta)).map_err(|e| weights_err(path, e.to_string()))?;
     crate::io::output::write_atomic(path, &buf).map_err(|e| weights_err(path, e.to_string()))
 }
