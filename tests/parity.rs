@@ -166,8 +166,8 @@ fn export_round_trips_through_safetensors() {
     let bundle = ModelBundle::open(&data("gena-tiny/classifier"), DeviceKind::Cpu).unwrap();
     let file = WeightFile::open(&data("gena-tiny/classifier/model.safetensors")).unwrap();
     let dev = Default::default();
-    let (bert, head, _) = load::<Cpu>(&file, &bundle.config, &dev).unwrap();
-    let tensors = export(&bert, head.as_ref());
+    let l = load::<Cpu>(&file, &bundle.config, &dev).unwrap();
+    let tensors = export(&l.bert, l.head.as_ref());
     // Every stored tensor comes back bit for bit under the trainer's names.
     for (k, v) in &tensors {
         assert_eq!(&file.tensors[k], v, "{k}");

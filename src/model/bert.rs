@@ -29,8 +29,18 @@ impl<B: Backend> Embeddings<B> {
     pub fn forward(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
         let [_, seq] = ids.dims();
         let words = self.word.forward(ids);
-        let positions = self.position.weight.val().slice([0..seq]).unsqueeze::<3>();
-        let types = self.token_type.weight.val().slice([0..1]).unsqueeze::<3>();
+        let positions = self
+            .position
+            .weight
+            .val()
+            .narrow(0, 0, seq)
+            .unsqueeze::<3>();
+        let types = self
+            .token_type
+            .weight
+            .val()
+            .narrow(0, 0, 1)
+            .unsqueeze::<3>();
         self.layer_norm.forward(words + positions + types)
     }
 }

@@ -122,13 +122,20 @@ fn is_ignored(key: &str) -> bool {
     key.starts_with("cls.") || key.ends_with("position_ids")
 }
 
-/// Builds the backbone (and the head, if the file has one) from a weight file. Returns the model
-/// and the keys that were neither used nor ignorable.
+/// What [`load`] builds from a weight file.
+pub struct Loaded<B: Backend> {
+    pub bert: Bert<B>,
+    pub head: Option<ChunkHead<B>>,
+    /// Keys that were neither used nor ignorable.
+    pub unused: Vec<String>,
+}
+
+/// Builds the backbone (and the head, if the file has one) from a weight file.
 pub fn load<B: Backend>(
     file: &WeightFile,
     cfg: &BertConfig,
     device: &B::Device,
-) -> Result<(Bert<B>, Option<ChunkHead<B>>, Vec<String>), ModelError> {
+) -> Result<Loaded<B>, ModelError> {
     let mut l = Loader::<B> {
         file,
         prefix: detect_prefix(file),
@@ -230,7 +237,7 @@ pub fn load<B: Backend>(
         .filter(|k| !l.used.contains(*k) && !is_ignored(k))
         .cloned()
         .collect();
-    Ok((bert, head, unused))
+    Ok(Loaded { bert, head, unused })
 }
 
 /// The head's dropout (0.1 after each MLP layer, as the paper's code).

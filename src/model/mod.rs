@@ -146,14 +146,26 @@ impl Engine {
         let (inner, unused) = match kind {
             DeviceKind::Cpu => {
                 let dev = Default::default();
-                let (bert, head, unused) = load::load::<device::Cpu>(file, config, &dev)?;
-                (Inner::Cpu(Classifier { bert, head }), unused)
+                let l = load::load::<device::Cpu>(file, config, &dev)?;
+                (
+                    Inner::Cpu(Classifier {
+                        bert: l.bert,
+                        head: l.head,
+                    }),
+                    l.unused,
+                )
             }
             #[cfg(feature = "cuda")]
             DeviceKind::Cuda => {
                 let dev = Default::default();
-                let (bert, head, unused) = load::load::<device::Cuda>(file, config, &dev)?;
-                (Inner::Cuda(Classifier { bert, head }), unused)
+                let l = load::load::<device::Cuda>(file, config, &dev)?;
+                (
+                    Inner::Cuda(Classifier {
+                        bert: l.bert,
+                        head: l.head,
+                    }),
+                    l.unused,
+                )
             }
             #[cfg(not(feature = "cuda"))]
             DeviceKind::Cuda => unreachable!("check_available refuses CUDA without the feature"),
