@@ -26,6 +26,14 @@ pub enum Command {
     Predict(PredictArgs),
     /// Write the backbone's [CLS] embedding of each record.
     Embed(EmbedArgs),
+    /// Write a synthetic mammal-like cohort: genomes, sample sheet, test reads.
+    Simulate(SimulateArgs),
+    /// Fine-tune (or train from scratch) a classifier with the paper's procedure.
+    Train(TrainArgs),
+    /// Calibrate per-species thresholds on the valid genomes (stored in genosift.json).
+    Calibrate(CalibrateArgs),
+    /// Accuracy vs K on the test genomes, with ablations.
+    Evaluate(EvaluateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -95,4 +103,131 @@ pub struct EmbedArgs {
     /// Output TSV. Default: stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Output directory (genomes/, reads/, samples.tsv, species.tsv).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Multiplies every chromosome length (1.0: 3.2–3.8 Mb male genomes).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// 150-bp reads per test individual.
+    #[arg(long, default_value_t = 20_000)]
+    pub short_reads: usize,
+    /// Long fragments (5–20 kb) per test individual.
+    #[arg(long, default_value_t = 100)]
+    pub long_reads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Sample sheet (sample, species, sex, split, fasta).
+    #[arg(long, value_name = "SHEET")]
+    pub samples: PathBuf,
+    /// Model directory to write (replaced atomically at each improvement).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Chunks per group (N).
+    #[arg(long, default_value_t = 16)]
+    pub chunks: usize,
+    /// Chunk length in bp (L).
+    #[arg(long, default_value_t = 3072)]
+    pub chunk_len: usize,
+    /// Peak learning rate (AdamW).
+    #[arg(long, default_value_t = 1e-5)]
+    pub lr: f64,
+    /// Linear warm-up steps, then constant.
+    #[arg(long, default_value_t = 1000)]
+    pub warmup: usize,
+    /// Groups per optimizer step.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Micro-batches per step (memory: batch / grad-accum groups at once).
+    #[arg(long, default_value_t = 8)]
+    pub grad_accum: usize,
+    /// Maximum optimizer steps.
+    #[arg(long, default_value_t = 100_000)]
+    pub steps: usize,
+    /// Steps between validation evaluations.
+    #[arg(long, default_value_t = 250)]
+    pub eval_every: usize,
+    /// Evaluations without improvement before stopping (0: never stop early).
+    #[arg(long, default_value_t = 20)]
+    pub patience: usize,
+    /// Start from this pretrained model directory (e.g. gena-lm-bert-base-t2t).
+    #[arg(long, value_name = "HF_DIR", conflicts_with = "config")]
+    pub init: Option<PathBuf>,
+    /// A backbone from scratch with the GENA-LM tokenizer: tiny or small.
+    #[arg(long, default_value = "tiny")]
+    pub config: String,
+    /// Read-like sampling: each chunk packs independent reads of this length (both strands).
+    #[arg(long, value_name = "LEN")]
+    pub reads: Option<usize>,
+    /// Validation groups (spread over the valid genomes).
+    #[arg(long, default_value_t = 128)]
+    pub valid_groups: usize,
+    /// Weight of an auxiliary per-chunk loss "this chunk is from the Y" (0: the paper's model).
+    #[arg(long, default_value_t = 0.0)]
+    pub chunk_loss_weight: f32,
+    #[arg(long, default_value_t = 142)]
+    pub seed: u64,
+    /// Compute threads. Default: available cores.
+    #[arg(short = 't', long)]
+    pub threads: Option<usize>,
+    /// cpu or cuda.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PoolArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Sample sheet.
+    #[arg(long, value_name = "SHEET")]
+    pub samples: PathBuf,
+    /// Group counts K.
+    #[arg(long, default_value = "25,50,100,200,500,1000")]
+    pub k: String,
+    /// Resamples per K.
+    #[arg(long, default_value_t = 200)]
+    pub repeats: usize,
+    /// Groups scored per genome (at least the largest K).
+    #[arg(long, default_value_t = 0)]
+    pub pool: usize,
+    #[arg(long, default_value_t = 143)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    /// median (the paper's) or quantile (at the validation set's male share).
+    #[arg(long, default_value = "median")]
+    pub rule: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    /// Leave a chromosome out of sampling (chrY or chrX): the paper's ablations.
+    #[arg(long, value_name = "CHROM")]
+    pub exclude_chrom: Vec<String>,
+    /// Scale a chromosome's sampling weight, e.g. chrX=0.5.
+    #[arg(long, value_name = "CHROM=FACTOR")]
+    pub only_chrom_weight: Vec<String>,
+    /// Output table (TSV). Default: stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Plot of accuracy vs K (SVG).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
 }

@@ -20,3 +20,4 @@ pub mod pipeline;
 pub mod progress;
 pub mod settings;
 pub mod tokenize;
+pub mod train;

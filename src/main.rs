@@ -19,6 +19,10 @@ fn main() -> ExitCode {
     let quiet = match &cli.command {
         Command::Predict(a) => a.common.quiet,
         Command::Embed(a) => a.common.quiet,
+        Command::Simulate(_) => false,
+        Command::Train(a) => a.quiet,
+        Command::Calibrate(a) => a.pool.common.quiet,
+        Command::Evaluate(a) => a.pool.common.quiet,
     };
     init_logging(quiet);
     match run(cli) {
@@ -68,7 +72,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn threads(common: &Common) -> Result<usize> {
-    match common.threads {
+    resolve_threads(common.threads)
+}
+
+fn resolve_threads(t: Option<usize>) -> Result<usize> {
+    match t {
         Some(0) => anyhow::bail!("--threads must be at least 1"),
         Some(t) => Ok(t),
         None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
@@ -78,6 +86,21 @@ fn threads(common: &Common) -> Result<usize> {
 fn open_model(common: &Common) -> Result<ModelBundle> {
     let device: DeviceKind = common.device.parse().map_err(anyhow::Error::msg)?;
     Ok(ModelBundle::open(&common.model, device)?)
+}
+
+fn pool_options(
+    a: &genosift::cli::PoolArgs,
+    reweight: Vec<genosift::train::sampler::Reweight>,
+) -> Result<genosift::train::evaluate::PoolOptions> {
+    Ok(genosift::train::evaluate::PoolOptions {
+        ks: genosift::train::evaluate::parse_ks(&a.k)?,
+        repeats: a.repeats.max(1),
+        pool: a.pool,
+        seed: a.seed,
+        threads: threads(&a.common)?,
+        reweight,
+        quiet: a.common.quiet,
+    })
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -135,6 +158,88 @@ fn run(cli: Cli) -> Result<()> {
                 },
             )?;
             tracing::info!("embedded {n} records");
+            Ok(())
+        }
+        Command::Calibrate(a) => {
+            let opts = pool_options(&a.pool, Vec::new())?;
+            let mut bundle = open_model(&a.pool.common)?;
+            let cal = genosift::train::evaluate::calibrate(
+                &a.pool.common.model,
+                &mut bundle,
+                &a.pool.samples,
+                &a.rule,
+                &opts,
+            )?;
+            for (species, c) in &cal {
+                let t: Vec<String> = c
+                    .thresholds
+                    .iter()
+                    .map(|(k, t)| format!("K={k}: {t:.4}"))
+                    .collect();
+                tracing::info!("{species} ({} rule): {}", c.rule, t.join(", "));
+            }
+            Ok(())
+        }
+        Command::Evaluate(a) => {
+            let (rw, condition) =
+                genosift::train::evaluate::parse_ablation(&a.exclude_chrom, &a.only_chrom_weight)?;
+            let opts = pool_options(&a.pool, rw)?;
+            let bundle = open_model(&a.pool.common)?;
+            let rows =
+                genosift::train::evaluate::evaluate(&bundle, &a.pool.samples, &condition, &opts)?;
+            if let Some(p) = &a.plot {
+                genosift::train::plot::accuracy_vs_k(p, &rows)?;
+            }
+            genosift::train::evaluate::write_eval(a.output.as_deref(), &rows)?;
+            Ok(())
+        }
+        Command::Simulate(a) => {
+            let sheet =
+                genosift::train::simulate::simulate(&genosift::train::simulate::SimulateOptions {
+                    out: a.out.clone(),
+                    seed: a.seed,
+                    scale: a.scale,
+                    short_reads: a.short_reads,
+                    long_reads: a.long_reads,
+                })?;
+            tracing::info!("wrote {}", sheet.display());
+            Ok(())
+        }
+        Command::Train(a) => {
+            let opts = genosift::train::trainer::TrainOptions {
+                samples: a.samples.clone(),
+                out: a.out.clone(),
+                chunks: a.chunks,
+                chunk_len: a.chunk_len,
+                lr: a.lr,
+                warmup: a.warmup,
+                batch: a.batch,
+                grad_accum: a.grad_accum,
+                steps: a.steps,
+                eval_every: a.eval_every,
+                patience: a.patience,
+                init: a.init.clone(),
+                config: a.config.clone(),
+                seed: a.seed,
+                threads: resolve_threads(a.threads)?,
+                device: a.device.parse().map_err(anyhow::Error::msg)?,
+                reads: a.reads,
+                valid_groups: a.valid_groups,
+                chunk_loss_weight: a.chunk_loss_weight,
+                quiet: a.quiet,
+            };
+            let r = genosift::train::trainer::train(&opts)?;
+            if r.best_step == 0 {
+                anyhow::bail!("no evaluation ran: nothing was saved");
+            }
+            tracing::info!(
+                "trained {} steps; best valid ROC-AUC {:.4} at step {} (saved in {}); {:.1} examples/s",
+                r.steps,
+                r.best_auc,
+                r.best_step,
+                a.out.display(),
+                r.examples_per_second
+            );
             Ok(())
         }
     }

@@ -38,6 +38,9 @@ pub struct Settings {
     pub chunks: usize,
     /// Chunk length in bp (L).
     pub chunk_len: usize,
+    /// Read length of the read-like training mode, when the model was trained so (informative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_len: Option<usize>,
     /// Per-species calibration, by species name.
     #[serde(default)]
     pub calibration: BTreeMap<String, Calibration>,
@@ -48,6 +51,7 @@ impl Default for Settings {
         Self {
             chunks: DEFAULT_CHUNKS,
             chunk_len: DEFAULT_CHUNK_LEN,
+            read_len: None,
             calibration: BTreeMap::new(),
         }
     }
@@ -74,6 +78,7 @@ impl Settings {
             Settings {
                 chunks: n_chunks.unwrap_or(DEFAULT_CHUNKS),
                 chunk_len: chunk_len.unwrap_or(DEFAULT_CHUNK_LEN),
+                read_len: None,
                 calibration: BTreeMap::new(),
             }
         };

@@ -47,6 +47,10 @@ impl TokenBatch {
     }
 }
 
+/// The real GENA-LM tokenizer (`t2t_1000h_multi_32k`, MIT), built into the binary so that
+/// `train --config tiny|small` works anywhere.
+pub const GENA_TOKENIZER_JSON: &[u8] = include_bytes!("../test-data/gena-tiny/tokenizer.json");
+
 /// The GENA-LM tokenizer with the truncation the model needs.
 pub struct GenaTokenizer {
     inner: Tokenizer,
@@ -56,11 +60,26 @@ pub struct GenaTokenizer {
 impl GenaTokenizer {
     /// Loads `tokenizer.json`; `max_len` is the model's `max_position_embeddings`.
     pub fn from_file(path: &Path, max_len: usize, pad_id: u32) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(|e| ModelError::Tokenizer {
+            path: path.to_path_buf(),
+            msg: format!("cannot read: {e}"),
+        })?;
+        Self::from_bytes(&bytes, path, max_len, pad_id)
+    }
+
+    /// Loads a tokenizer from JSON bytes; `path` names it in errors.
+    pub fn from_bytes(
+        bytes: &[u8],
+        path: &Path,
+        max_len: usize,
+        pad_id: u32,
+    ) -> Result<Self, ModelError> {
         let err = |msg: String| ModelError::Tokenizer {
             path: path.to_path_buf(),
             msg,
         };
-        let mut inner = Tokenizer::from_file(path).map_err(|e| err(format!("cannot load: {e}")))?;
+        let mut inner =
+            Tokenizer::from_bytes(bytes).map_err(|e| err(format!("cannot load: {e}")))?;
         inner
             .with_truncation(Some(TruncationParams {
                 max_length: max_len,

@@ -40,8 +40,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
+    make_readable(tmp.as_file())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Temporary files are created 0600; results are for sharing: 0644 (as a plain create would, under
+/// the usual umask).
+fn make_readable(file: &File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
     Ok(())
 }
 
@@ -139,6 +153,7 @@ impl Table {
                 err,
             };
             tmp.as_file().sync_all().map_err(err)?;
+            make_readable(tmp.as_file()).map_err(err)?;
             tmp.persist(&path).map_err(|e| err(e.error))?;
         }
         Ok(())

@@ -107,8 +107,8 @@ impl BertConfig {
     /// A GENA-LM-shaped backbone from scratch, for training small models on a CPU.
     pub fn preset(name: &str, vocab_size: usize) -> Option<Self> {
         let (hidden, layers, heads, inter) = match name {
-            "tiny" => (64, 2, 4, 128),
-            "small" => (128, 4, 4, 512),
+            "tiny" => (32, 2, 4, 128),
+            "small" => (64, 4, 4, 256),
             "base" => (768, 12, 12, 3072),
             _ => return None,
         };

@@ -62,3 +62,21 @@ fn cuda_available() -> Result<(), ModelError> {
         ))),
     }
 }
+
+/// Work generic over an autodiff backend, run on the backend `run_autodiff` picks at run time.
+pub trait AutodiffTask {
+    type Output;
+    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device) -> Self::Output;
+}
+
+/// Runs `task` on the CPU or CUDA autodiff backend.
+pub fn run_autodiff<T: AutodiffTask>(kind: DeviceKind, task: T) -> Result<T::Output, ModelError> {
+    check_available(kind)?;
+    match kind {
+        DeviceKind::Cpu => Ok(task.run::<CpuAutodiff>(Default::default())),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => Ok(task.run::<CudaAutodiff>(Default::default())),
+        #[cfg(not(feature = "cuda"))]
+        DeviceKind::Cuda => unreachable!("check_available refuses CUDA without the feature"),
+    }
+}

@@ -25,6 +25,9 @@ pub struct ChunkHead<B: Backend> {
     pub dense1: Linear<B>,
     pub dense2: Linear<B>,
     pub classifier: Linear<B>,
+    /// Ours, not the paper's: a per-chunk logit "this chunk holds Y sequence", trained with the
+    /// sampler's chromosome labels (`train --chunk-loss-weight`); absent in the paper's checkpoints.
+    pub chunk_classifier: Option<Linear<B>>,
     pub dropout: Dropout,
 }
 
@@ -35,12 +38,18 @@ pub struct HeadOutput<B: Backend> {
     pub logits: Tensor<B, 1>,
     /// `[groups, Q, N]` pre-softmax attention scores.
     pub scores: Tensor<B, 3>,
+    /// `[groups, N]` per-chunk Y logits, when the head has a chunk classifier.
+    pub chunk_logits: Option<Tensor<B, 2>>,
 }
 
 impl<B: Backend> ChunkHead<B> {
     /// `cls` `[groups, N, H]` → logits and attention scores.
     pub fn forward(&self, cls: Tensor<B, 3>) -> HeadOutput<B> {
-        let [g, _, h] = cls.dims();
+        let [g, n, h] = cls.dims();
+        let chunk_logits = self
+            .chunk_classifier
+            .as_ref()
+            .map(|l| l.forward(cls.clone()).reshape([g, n]));
         let c = relu(self.chunk_embedding_proj.forward(cls));
         let c = self.ln_kv.forward(c);
         let qv = self.ln_q.forward(self.query_vectors.val());
@@ -55,7 +64,11 @@ impl<B: Backend> ChunkHead<B> {
         let x = self.dropout.forward(relu(self.dense1.forward(x)));
         let x = self.dropout.forward(relu(self.dense2.forward(x)));
         let logits = self.classifier.forward(x).reshape([g]);
-        HeadOutput { logits, scores }
+        HeadOutput {
+            logits,
+            scores,
+            chunk_logits,
+        }
     }
 }
 

@@ -118,6 +118,46 @@ pub fn has_head(file: &WeightFile) -> bool {
     file.tensors.contains_key("query_vectors")
 }
 
+/// The paper head's parameter names.
+const HEAD_KEYS: [&str; 12] = [
+    "query_vectors",
+    "chunk_embedding_proj",
+    "query_layer",
+    "key_layer",
+    "value_layer",
+    "ln_q",
+    "ln_kv",
+    "ln_mlp",
+    "dense1",
+    "dense2",
+    "classifier",
+    "chunk_classifier",
+];
+
+fn is_head_key(key: &str) -> bool {
+    HEAD_KEYS
+        .iter()
+        .any(|h| key == *h || key.strip_prefix(h).is_some_and(|r| r.starts_with('.')))
+}
+
+/// A checkpoint's tensors under the names we save: backbone keys re-prefixed `model.`, head keys
+/// as they are, `cls.*` and `position_ids` dropped.
+pub fn rekey_for_saving(file: WeightFile) -> BTreeMap<String, RawTensor> {
+    let prefix = detect_prefix(&file);
+    file.tensors
+        .into_iter()
+        .filter(|(k, _)| !is_ignored(k))
+        .filter_map(|(k, v)| {
+            if is_head_key(&k) {
+                Some((k, v))
+            } else {
+                k.strip_prefix(prefix.as_str())
+                    .map(|rest| (format!("{SAVE_PREFIX}{rest}"), v))
+            }
+        })
+        .collect()
+}
+
 fn is_ignored(key: &str) -> bool {
     key.starts_with("cls.") || key.ends_with("position_ids")
 }
@@ -225,6 +265,11 @@ pub fn load<B: Backend>(
             dense1: l.linear("dense1", q * h, h)?,
             dense2: l.linear("dense2", h, h / 2)?,
             classifier: l.linear("classifier", h / 2, 1)?,
+            chunk_classifier: if l.has("chunk_classifier.weight") {
+                Some(l.linear("chunk_classifier", h, 1)?)
+            } else {
+                None
+            },
             dropout: head_dropout(),
         })
     } else {
@@ -337,6 +382,9 @@ pub fn export<B: Backend>(
         e.linear("dense1", &h.dense1);
         e.linear("dense2", &h.dense2);
         e.linear("classifier", &h.classifier);
+        if let Some(c) = &h.chunk_classifier {
+            e.linear("chunk_classifier", c);
+        }
     }
     e.out
 }

@@ -7,7 +7,9 @@ pub mod bert;
 pub mod config;
 pub mod device;
 pub mod head;
+pub mod init;
 pub mod load;
+pub mod train;
 pub mod weights;
 
 use burn::module::Module;

@@ -1,0 +1,403 @@
+//! `genosift calibrate` and `genosift evaluate`: the paper's thresholding and accuracy-vs-K
+//! (GENA-LM.md §3.4).
+//!
+//! For every genome, a pool of groups is sampled with the training sampler (optionally with
+//! chromosomes excluded or reweighted: the ablations) and scored once. For each K and each of
+//! `repeats` resamples, K predictions are drawn from the pool with replacement and the fraction with
+//! P(female) > 0.5 is taken. The pool holds at least the largest K predictions, so K is never
+//! silently capped as in the paper's code.
+//!
+//! - calibrate (valid genomes, per species): the threshold for K is the median of all those
+//!   fractions (the paper's rule) or their quantile at the male fraction of the validation set
+//!   (`--rule quantile`, the authors' later rule); stored in the model's `genosift.json`.
+//! - evaluate (test genomes): a genome is called female iff its fraction exceeds the threshold;
+//!   accuracy over genomes per resample, then mean and standard deviation over resamples.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+
+use super::metrics::{mean_sd, median, quantile};
+use super::sampler::{cumulative, load_genomes, sample_group, Genome, Kind, Reweight};
+use super::sheet::{read_sheet, Sex, Split};
+use crate::bundle::ModelBundle;
+use crate::io::output::Table;
+use crate::settings::Calibration;
+use crate::tokenize::TokenBatch;
+
+/// Options shared by calibrate and evaluate.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub ks: Vec<u64>,
+    pub repeats: usize,
+    /// Groups scored per genome (raised to the largest K when smaller).
+    pub pool: usize,
+    pub seed: u64,
+    pub threads: usize,
+    pub reweight: Vec<Reweight>,
+    pub quiet: bool,
+}
+
+/// P(female) of `pool` groups of `genome`.
+fn score_pool(bundle: &ModelBundle, genome: &Genome, opts: &PoolOptions, seed: u64) -> Vec<f32> {
+    let n = bundle.settings.chunks;
+    let len = bundle.settings.chunk_len;
+    let reads = bundle.settings.read_len;
+    let cum = cumulative(genome, &opts.reweight);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let pool = opts
+        .pool
+        .max(opts.ks.iter().copied().max().unwrap_or(1) as usize);
+    // Sample every group first (sequential RNG: reproducible), then score in batches.
+    let groups: Vec<Vec<Vec<u8>>> = (0..pool)
+        .map(|_| {
+            sample_group(genome, &cum, n, len, reads, &mut rng)
+                .into_iter()
+                .map(|c| c.seq)
+                .collect()
+        })
+        .collect();
+    let per_batch = 4;
+    groups
+        .chunks(per_batch)
+        .flat_map(|batch| {
+            let seqs: Vec<&[u8]> = batch.iter().flatten().map(Vec::as_slice).collect();
+            let rows: Vec<Vec<u32>> = seqs
+                .par_iter()
+                .map(|s| bundle.tokenizer.encode(s))
+                .collect();
+            let tokens = TokenBatch::from_rows(&rows, bundle.tokenizer.pad_id());
+            bundle
+                .engine
+                .predict(&tokens, n)
+                .expect("a head is present")
+                .into_iter()
+                .map(|s| s.p_female)
+        })
+        .collect()
+}
+
+/// For each K: `repeats` fractions of P(female) > 0.5 among K draws with replacement.
+pub fn resampled_fractions(
+    pool: &[f32],
+    ks: &[u64],
+    repeats: usize,
+    rng: &mut StdRng,
+) -> Vec<Vec<f64>> {
+    ks.iter()
+        .map(|&k| {
+            (0..repeats)
+                .map(|_| {
+                    let hits = (0..k)
+                        .filter(|_| pool[rng.random_range(0..pool.len())] > 0.5)
+                        .count();
+                    hits as f64 / k as f64
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Threshold from validation fractions: `median` (the paper's) or `quantile` at the male share.
+pub fn threshold(rule: &str, fractions: &[f64], male_share: f64) -> Option<f64> {
+    match rule {
+        "median" => median(fractions),
+        "quantile" => quantile(fractions, male_share),
+        _ => None,
+    }
+}
+
+struct Scored<'a> {
+    genome: &'a Genome,
+    pool: Vec<f32>,
+}
+
+fn score_split<'a>(
+    bundle: &ModelBundle,
+    genomes: &'a [Genome],
+    split: Split,
+    opts: &PoolOptions,
+) -> Result<Vec<Scored<'a>>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .context("cannot start the thread pool")?;
+    let chosen: Vec<&Genome> = genomes.iter().filter(|g| g.split == split).collect();
+    if chosen.is_empty() {
+        bail!("no genomes in the {split:?} split");
+    }
+    let mut out = Vec::new();
+    for (i, g) in chosen.iter().enumerate() {
+        let t = std::time::Instant::now();
+        let scores =
+            pool.install(|| score_pool(bundle, g, opts, opts.seed ^ (i as u64 + 1) * 0x9e37_79b9));
+        if !opts.quiet {
+            tracing::info!(
+                "{} ({} {:?}): {} groups scored in {:.1} s, {:.1}% with P(female) > 0.5",
+                g.sample,
+                g.species,
+                g.sex,
+                scores.len(),
+                t.elapsed().as_secs_f64(),
+                100.0 * scores.iter().filter(|&&p| p > 0.5).count() as f64 / scores.len() as f64
+            );
+        }
+        out.push(Scored {
+            genome: g,
+            pool: scores,
+        });
+    }
+    Ok(out)
+}
+
+/// Calibrates thresholds per species from the `valid` genomes and stores them in the model's
+/// `genosift.json`. Returns the calibration.
+pub fn calibrate(
+    model_dir: &Path,
+    bundle: &mut ModelBundle,
+    sheet: &Path,
+    rule: &str,
+    opts: &PoolOptions,
+) -> Result<BTreeMap<String, Calibration>> {
+    if !matches!(rule, "median" | "quantile") {
+        bail!("--rule {rule}: expected median or quantile");
+    }
+    let rows = read_sheet(sheet, true)?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.split == Split::Valid)
+        .collect();
+    let genomes = load_genomes(&rows)?;
+    let scored = score_split(bundle, &genomes, Split::Valid, opts)?;
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let mut by_species: BTreeMap<String, Vec<&Scored>> = BTreeMap::new();
+    for s in &scored {
+        by_species
+            .entry(s.genome.species.clone())
+            .or_default()
+            .push(s);
+    }
+    let mut result = BTreeMap::new();
+    for (species, set) in by_species {
+        let male_share =
+            set.iter().filter(|s| s.genome.sex == Sex::Male).count() as f64 / set.len() as f64;
+        let per_genome: Vec<Vec<Vec<f64>>> = set
+            .iter()
+            .map(|s| resampled_fractions(&s.pool, &opts.ks, opts.repeats, &mut rng))
+            .collect();
+        let mut thresholds = BTreeMap::new();
+        for (ki, &k) in opts.ks.iter().enumerate() {
+            let all: Vec<f64> = per_genome
+                .iter()
+                .flat_map(|g| g[ki].iter().copied())
+                .collect();
+            let t = threshold(rule, &all, male_share).expect("fractions present");
+            thresholds.insert(k, t);
+        }
+        result.insert(
+            species,
+            Calibration {
+                rule: rule.to_string(),
+                thresholds,
+            },
+        );
+    }
+    for (k, v) in &result {
+        bundle.settings.calibration.insert(k.clone(), v.clone());
+    }
+    bundle.settings.save(model_dir)?;
+    Ok(result)
+}
+
+/// One row of the evaluation table.
+#[derive(Debug, Clone)]
+pub struct EvalRow {
+    pub species: String,
+    pub k: u64,
+    pub accuracy_mean: f64,
+    pub accuracy_sd: f64,
+    pub n_genomes: usize,
+    pub condition: String,
+}
+
+/// Accuracy vs K on the `test` genomes with the model's calibrated thresholds.
+pub fn evaluate(
+    bundle: &ModelBundle,
+    sheet: &Path,
+    condition: &str,
+    opts: &PoolOptions,
+) -> Result<Vec<EvalRow>> {
+    let rows = read_sheet(sheet, true)?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.split == Split::Test)
+        .collect();
+    let genomes = load_genomes(&rows)?;
+    let scored = score_split(bundle, &genomes, Split::Test, opts)?;
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let mut by_species: BTreeMap<String, Vec<&Scored>> = BTreeMap::new();
+    for s in &scored {
+        by_species
+            .entry(s.genome.species.clone())
+            .or_default()
+            .push(s);
+    }
+    let mut out = Vec::new();
+    for (species, set) in by_species {
+        let cal = bundle.settings.calibration.get(&species).with_context(|| {
+            format!("the model has no calibration for species '{species}': run genosift calibrate first")
+        })?;
+        let per_genome: Vec<Vec<Vec<f64>>> = set
+            .iter()
+            .map(|s| resampled_fractions(&s.pool, &opts.ks, opts.repeats, &mut rng))
+            .collect();
+        for (ki, &k) in opts.ks.iter().enumerate() {
+            let Some((_, thr)) = cal.threshold_for(k) else {
+                bail!("species '{species}': no threshold calibrated at or below K = {k}");
+            };
+            let acc: Vec<f64> = (0..opts.repeats)
+                .map(|r| {
+                    let correct = set
+                        .iter()
+                        .zip(&per_genome)
+                        .filter(|(s, f)| (f[ki][r] > thr) == (s.genome.sex == Sex::Female))
+                        .count();
+                    correct as f64 / set.len() as f64
+                })
+                .collect();
+            let (m, sd) = mean_sd(&acc);
+            out.push(EvalRow {
+                species: species.clone(),
+                k,
+                accuracy_mean: m,
+                accuracy_sd: sd,
+                n_genomes: set.len(),
+                condition: condition.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub const EVAL_HEADER: [&str; 6] = [
+    "species",
+    "k",
+    "accuracy_mean",
+    "accuracy_sd",
+    "n_genomes",
+    "condition",
+];
+
+pub fn write_eval(path: Option<&Path>, rows: &[EvalRow]) -> Result<()> {
+    let mut t = Table::create(path, &EVAL_HEADER)?;
+    for r in rows {
+        t.row([
+            r.species.clone(),
+            r.k.to_string(),
+            format!("{:.4}", r.accuracy_mean),
+            format!("{:.4}", r.accuracy_sd),
+            r.n_genomes.to_string(),
+            r.condition.clone(),
+        ])?;
+    }
+    t.finish()?;
+    Ok(())
+}
+
+/// `--exclude-chrom chrY` and `--only-chrom-weight chrX=0` → reweights and a condition label.
+pub fn parse_ablation(exclude: &[String], weights: &[String]) -> Result<(Vec<Reweight>, String)> {
+    let mut rw = Vec::new();
+    let mut label = Vec::new();
+    for e in exclude {
+        rw.push(Reweight {
+            kind: chrom_kind(e)?,
+            factor: 0.0,
+        });
+        label.push(format!("no-{e}"));
+    }
+    for w in weights {
+        let (name, f) = w
+            .split_once('=')
+            .with_context(|| format!("--only-chrom-weight {w}: expected NAME=FACTOR"))?;
+        let factor: f64 = f
+            .parse()
+            .with_context(|| format!("--only-chrom-weight {w}: bad factor"))?;
+        rw.push(Reweight {
+            kind: chrom_kind(name)?,
+            factor,
+        });
+        label.push(format!("{name}x{f}"));
+    }
+    let label = if label.is_empty() {
+        "all".to_string()
+    } else {
+        label.join(",")
+    };
+    Ok((rw, label))
+}
+
+fn chrom_kind(name: &str) -> Result<Kind> {
+    match Kind::of(name) {
+        Kind::Autosome => bail!("'{name}': only chrX and chrY can be excluded or reweighted"),
+        k => Ok(k),
+    }
+}
+
+/// Parses `25,50,100`.
+pub fn parse_ks(s: &str) -> Result<Vec<u64>> {
+    let mut ks: Vec<u64> = s
+        .split(',')
+        .map(|x| {
+            x.trim()
+                .parse::<u64>()
+                .with_context(|| format!("--k: '{x}' is not a number"))
+        })
+        .collect::<Result<_>>()?;
+    ks.sort_unstable();
+    ks.dedup();
+    if ks.is_empty() || ks[0] == 0 {
+        bail!("--k: give positive group counts, e.g. 25,50,100");
+    }
+    Ok(ks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_rules_by_hand() {
+        let f = [0.2, 0.8, 0.3, 0.7];
+        assert_eq!(threshold("median", &f, 0.5), Some(0.5));
+        // Quantile at the male share 0.25 of [0.2, 0.3, 0.7, 0.8]: pos 0.75 → 0.2 + 0.75·0.1.
+        assert!((threshold("quantile", &f, 0.25).unwrap() - 0.275).abs() < 1e-12);
+        assert_eq!(threshold("mean", &f, 0.5), None);
+    }
+
+    #[test]
+    fn resampling_is_with_replacement_and_seeded() {
+        let pool = [0.9f32, 0.1];
+        let mut a = StdRng::seed_from_u64(1);
+        let mut b = StdRng::seed_from_u64(1);
+        let fa = resampled_fractions(&pool, &[1, 1000], 50, &mut a);
+        let fb = resampled_fractions(&pool, &[1, 1000], 50, &mut b);
+        assert_eq!(fa, fb);
+        assert!(fa[0].iter().all(|&x| x == 0.0 || x == 1.0));
+        let (m, _) = mean_sd(&fa[1]);
+        assert!((m - 0.5).abs() < 0.02, "{m}");
+    }
+
+    #[test]
+    fn ablation_flags() {
+        let (rw, label) = parse_ablation(&["chrY".into()], &["chrX=0.5".into()]).unwrap();
+        assert_eq!(rw.len(), 2);
+        assert_eq!(label, "no-chrY,chrXx0.5");
+        assert!(parse_ablation(&["chr1".into()], &[]).is_err());
+        assert_eq!(parse_ks("100,25,50,25").unwrap(), vec![25, 50, 100]);
+        assert!(parse_ks("0").is_err());
+    }
+}

@@ -1,0 +1,479 @@
+//! `genosift simulate`: a synthetic cohort that looks like mammals where it matters for calling sex.
+//!
+//! # The genome model
+//! Each species has its own random reference (GC 41%), built as:
+//! - **Autosomes** `chr1…chrA`: background sequence with interspersed repeats — copies of a few
+//!   species-wide repeat families (consensus 0.3–6 kb, like SINEs/LINEs/ERVs) at 8–18% divergence
+//!   and random orientation, covering about 30% of each chromosome, plus short tandem repeats.
+//! - **chrX**: the same construction (its own background), starting with the pseudo-autosomal
+//!   region (PAR) and holding "genes": segments that have Y gametologs.
+//! - **chrY** (males): the X's PAR copied identically at its start; gametologs, copies of X gene
+//!   segments diverged by 8–15% (X–Y pairs that stopped recombining long ago); Y-specific
+//!   ampliconic repeats, a Y-only unit copied into near-identical (0.1%) palindromic arrays; and a
+//!   satellite array, a short Y-specific unit tandemly repeated at 2% divergence. Y also carries the
+//!   genome-wide repeat families, so much of it looks autosomal, as in real genomes.
+//!
+//! Species differ in their Y share of a male diploid genome: `human`-like ≈ 0.6%, `mouse`-like
+//! ≈ 2% (real: human 0.4–0.8%, mouse 1.5–3%).
+//!
+//! Individuals carry their own SNPs (1 per 1,000 bp per haplotype). Each writes two haplotype FASTAs:
+//! females `h1 = autosomes + X`, `h2 = autosomes + X`; males `h1 = autosomes + X`,
+//! `h2 = autosomes + Y` — records with the same name in both files are the two copies of one
+//! chromosome, as `bcftools consensus -H 1/-H 2` writes them.
+//!
+//! Reads (test individuals): 150-bp reads with 0.5% substitution errors, and long fragments of
+//! 5–20 kb, from either strand, uniformly over the diploid genome.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// One species' genome geometry (haploid bp, before `--scale`).
+#[derive(Debug, Clone)]
+pub struct SpeciesSpec {
+    pub name: &'static str,
+    pub autosomes: usize,
+    pub autosome_len: usize,
+    pub x_len: usize,
+    pub y_len: usize,
+    pub par_len: usize,
+}
+
+/// The two simulated species.
+pub fn species_specs() -> Vec<SpeciesSpec> {
+    vec![
+        // Male diploid = 2·6·300k + 150k + 24k = 3.774 Mb; Y share 0.64%.
+        SpeciesSpec {
+            name: "human",
+            autosomes: 6,
+            autosome_len: 300_000,
+            x_len: 150_000,
+            y_len: 24_000,
+            par_len: 2_500,
+        },
+        // Male diploid = 2·5·300k + 150k + 70k = 3.22 Mb; Y share 2.2%.
+        SpeciesSpec {
+            name: "mouse",
+            autosomes: 5,
+            autosome_len: 300_000,
+            x_len: 150_000,
+            y_len: 70_000,
+            par_len: 1_000,
+        },
+    ]
+}
+
+impl SpeciesSpec {
+    pub fn scaled(&self, scale: f64) -> Self {
+        let s = |v: usize| ((v as f64 * scale).round() as usize).max(5_000);
+        Self {
+            autosome_len: s(self.autosome_len),
+            x_len: s(self.x_len),
+            y_len: s(self.y_len),
+            par_len: ((self.par_len as f64 * scale).round() as usize).max(200),
+            ..self.clone()
+        }
+    }
+
+    /// Y share of a male diploid genome.
+    pub fn y_share(&self) -> f64 {
+        let total = 2 * self.autosomes * self.autosome_len + self.x_len + self.y_len;
+        self.y_len as f64 / total as f64
+    }
+}
+
+const BASES: &[u8; 4] = b"ACGT";
+
+fn random_seq(rng: &mut StdRng, n: usize, gc: f64) -> Vec<u8> {
+    (0..n)
+        .map(|_| {
+            let r: f64 = rng.random();
+            if r < gc / 2.0 {
+                b'G'
+            } else if r < gc {
+                b'C'
+            } else if r < gc + (1.0 - gc) / 2.0 {
+                b'A'
+            } else {
+                b'T'
+            }
+        })
+        .collect()
+}
+
+pub fn revcomp(seq: &[u8]) -> Vec<u8> {
+    seq.iter()
+        .rev()
+        .map(|&b| match b {
+            b'A' => b'T',
+            b'T' => b'A',
+            b'C' => b'G',
+            b'G' => b'C',
+            other => other,
+        })
+        .collect()
+}
+
+/// Substitutes each base with probability `rate`.
+fn mutate(rng: &mut StdRng, seq: &[u8], rate: f64) -> Vec<u8> {
+    seq.iter()
+        .map(|&b| {
+            if rng.random::<f64>() < rate {
+                let mut c = BASES[rng.random_range(0..4)];
+                while c == b {
+                    c = BASES[rng.random_range(0..4)];
+                }
+                c
+            } else {
+                b
+            }
+        })
+        .collect()
+}
+
+/// Overwrites `seq[at..]` with `insert` (clipped to the end).
+fn paste(seq: &mut [u8], at: usize, insert: &[u8]) {
+    let end = (at + insert.len()).min(seq.len());
+    seq[at..end].copy_from_slice(&insert[..end - at]);
+}
+
+struct Families {
+    consensus: Vec<Vec<u8>>,
+}
+
+impl Families {
+    fn new(rng: &mut StdRng) -> Self {
+        let lens = [300, 320, 1_000, 2_500, 6_000];
+        Self {
+            consensus: lens.iter().map(|&n| random_seq(rng, n, 0.45)).collect(),
+        }
+    }
+
+    /// Sprinkles diverged copies over `seq` until about `cover` of it is repeats.
+    fn sprinkle(&self, rng: &mut StdRng, seq: &mut [u8], cover: f64) {
+        let mut placed = 0usize;
+        let target = (seq.len() as f64 * cover) as usize;
+        while placed < target {
+            let fam = &self.consensus[rng.random_range(0..self.consensus.len())];
+            // Fragments of long families, as most LINE copies are 5'-truncated.
+            let start = if fam.len() > 1_000 {
+                rng.random_range(0..fam.len() / 2)
+            } else {
+                0
+            };
+            let div = rng.random_range(0.08..0.18);
+            let mut copy = mutate(rng, &fam[start..], div);
+            if rng.random_bool(0.5) {
+                copy = revcomp(&copy);
+            }
+            if copy.len() >= seq.len() {
+                break;
+            }
+            let at = rng.random_range(0..seq.len() - copy.len());
+            paste(seq, at, &copy);
+            placed += copy.len();
+        }
+        // Short tandem repeats.
+        for _ in 0..seq.len() / 20_000 {
+            let k = rng.random_range(2..7);
+            let unit = random_seq(rng, k, 0.4);
+            let n = rng.random_range(10..40);
+            let tr: Vec<u8> = unit.iter().cycle().take(unit.len() * n).copied().collect();
+            if tr.len() < seq.len() {
+                let at = rng.random_range(0..seq.len() - tr.len());
+                paste(seq, at, &tr);
+            }
+        }
+    }
+}
+
+/// A species' reference chromosomes.
+pub struct Reference {
+    pub spec: SpeciesSpec,
+    pub autosomes: Vec<Vec<u8>>,
+    pub x: Vec<u8>,
+    pub y: Vec<u8>,
+}
+
+impl Reference {
+    pub fn build(spec: &SpeciesSpec, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let fam = Families::new(&mut rng);
+        let autosomes = (0..spec.autosomes)
+            .map(|_| {
+                let mut s = random_seq(&mut rng, spec.autosome_len, 0.41);
+                fam.sprinkle(&mut rng, &mut s, 0.3);
+                s
+            })
+            .collect();
+        let mut x = random_seq(&mut rng, spec.x_len, 0.40);
+        fam.sprinkle(&mut rng, &mut x, 0.3);
+        // X "genes" (gametolog sources) after the PAR.
+        let n_genes = 6;
+        let gene_len = (spec.y_len / 12).clamp(500, 5_000);
+        let gene_starts: Vec<usize> = (0..n_genes)
+            .map(|i| spec.par_len + (i + 1) * (spec.x_len - spec.par_len) / (n_genes + 1))
+            .collect();
+
+        // Y: PAR = X's first par_len bp, identical.
+        let mut y = random_seq(&mut rng, spec.y_len, 0.39);
+        fam.sprinkle(&mut rng, &mut y, 0.25);
+        y[..spec.par_len].copy_from_slice(&x[..spec.par_len]);
+        let mut at = spec.par_len;
+        // Gametologs.
+        for &g in &gene_starts {
+            let src = &x[g..(g + gene_len).min(x.len())];
+            let div = rng.random_range(0.08..0.15);
+            let copy = mutate(&mut rng, src, div);
+            if at + copy.len() < y.len() {
+                paste(&mut y, at, &copy);
+                at += copy.len() + rng.random_range(200..1_000);
+            }
+        }
+        // Ampliconic palindromes: a Y-only unit in near-identical inverted pairs.
+        let unit = random_seq(&mut rng, (spec.y_len / 16).clamp(400, 6_000), 0.42);
+        let free = y.len().saturating_sub(at);
+        let n_pal = (free / 4 / (2 * unit.len())).max(1);
+        for _ in 0..n_pal {
+            let arm = mutate(&mut rng, &unit, 0.001);
+            let mut pal = arm.clone();
+            pal.extend(revcomp(&mutate(&mut rng, &unit, 0.001)));
+            if at + pal.len() < y.len() {
+                paste(&mut y, at, &pal);
+                at += pal.len() + 100;
+            }
+        }
+        // Satellite array: a short Y-specific unit, tandem copies at 2% divergence.
+        let sat_unit = random_seq(&mut rng, 171, 0.38);
+        let sat_len = (y.len().saturating_sub(at)) / 3;
+        let mut sat = Vec::with_capacity(sat_len + 171);
+        while sat.len() < sat_len {
+            sat.extend(mutate(&mut rng, &sat_unit, 0.02));
+        }
+        if at + sat.len() <= y.len() {
+            paste(&mut y, at, &sat);
+        }
+        Self {
+            spec: spec.clone(),
+            autosomes,
+            x,
+            y,
+        }
+    }
+}
+
+/// One haplotype's chromosomes: (name, sequence).
+pub type Haplotype = Vec<(String, Vec<u8>)>;
+
+/// An individual's two haplotypes.
+pub fn individual(reference: &Reference, male: bool, seed: u64) -> [Haplotype; 2] {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let snp = 0.001;
+    let hap = |with_y: bool, rng: &mut StdRng| -> Haplotype {
+        let mut h: Haplotype = reference
+            .autosomes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("chr{}", i + 1), mutate(rng, s, snp)))
+            .collect();
+        if with_y {
+            h.push(("chrY".into(), mutate(rng, &reference.y, snp)));
+        } else {
+            h.push(("chrX".into(), mutate(rng, &reference.x, snp)));
+        }
+        h
+    };
+    let h1 = hap(false, &mut rng);
+    let h2 = hap(male, &mut rng);
+    [h1, h2]
+}
+
+fn write_fasta(path: &Path, hap: &Haplotype) -> Result<()> {
+    let mut w = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    for (name, seq) in hap {
+        writeln!(w, ">{name}")?;
+        for line in seq.chunks(80) {
+            w.write_all(line)?;
+            w.write_all(b"\n")?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads sampled uniformly over a diploid genome (by length), from either strand.
+pub fn sample_reads(
+    haps: &[Haplotype; 2],
+    n: usize,
+    len_range: (usize, usize),
+    error: f64,
+    rng: &mut StdRng,
+) -> Vec<Vec<u8>> {
+    let chroms: Vec<&Vec<u8>> = haps.iter().flat_map(|h| h.iter().map(|(_, s)| s)).collect();
+    let total: usize = chroms.iter().map(|s| s.len()).sum();
+    (0..n)
+        .map(|_| {
+            let len = rng.random_range(len_range.0..=len_range.1);
+            let mut pick = rng.random_range(0..total);
+            let mut chrom = chroms[0];
+            for c in &chroms {
+                if pick < c.len() {
+                    chrom = c;
+                    break;
+                }
+                pick -= c.len();
+            }
+            let len = len.min(chrom.len());
+            let start = rng.random_range(0..=chrom.len() - len);
+            let mut r = mutate(rng, &chrom[start..start + len], error);
+            if rng.random_bool(0.5) {
+                r = revcomp(&r);
+            }
+            r
+        })
+        .collect()
+}
+
+/// Individuals per species and split: (split, females, males).
+pub const SPLITS: [(&str, usize, usize); 3] = [("train", 6, 6), ("valid", 3, 3), ("test", 3, 3)];
+
+pub struct SimulateOptions {
+    pub out: PathBuf,
+    pub seed: u64,
+    pub scale: f64,
+    /// Short reads per test individual.
+    pub short_reads: usize,
+    /// Long fragments per test individual.
+    pub long_reads: usize,
+}
+
+/// Writes the cohort; returns the sample sheet's path.
+pub fn simulate(opts: &SimulateOptions) -> Result<PathBuf> {
+    let genomes = opts.out.join("genomes");
+    let reads = opts.out.join("reads");
+    std::fs::create_dir_all(&genomes)
+        .with_context(|| format!("cannot create {}", genomes.display()))?;
+    std::fs::create_dir_all(&reads)?;
+    let mut sheet = String::from("sample\tspecies\tsex\tsplit\tfasta\treads\n");
+    let mut species_tsv =
+        String::from("species\tautosomes\tautosome_len\tx_len\ty_len\tpar_len\ty_share_male\n");
+    for (si, spec) in species_specs().iter().enumerate() {
+        let spec = spec.scaled(opts.scale);
+        species_tsv.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{:.5}\n",
+            spec.name,
+            spec.autosomes,
+            spec.autosome_len,
+            spec.x_len,
+            spec.y_len,
+            spec.par_len,
+            spec.y_share()
+        ));
+        let reference =
+            Reference::build(&spec, opts.seed.wrapping_mul(1_000).wrapping_add(si as u64));
+        let mut k = 0u64;
+        for (split, females, males) in SPLITS {
+            for i in 0..females + males {
+                let male = i >= females;
+                k += 1;
+                let sample = format!("{}_{}{:02}", spec.name, if male { "M" } else { "F" }, k);
+                let haps = individual(
+                    &reference,
+                    male,
+                    opts.seed ^ (si as u64 * 7919 + k) * 104_729,
+                );
+                let mut files = Vec::new();
+                for (h, hap) in haps.iter().enumerate() {
+                    let f = format!("genomes/{sample}.h{}.fa", h + 1);
+                    write_fasta(&opts.out.join(&f), hap)?;
+                    files.push(f);
+                }
+                let mut read_file = String::new();
+                if split == "test" {
+                    let mut rng = StdRng::seed_from_u64(opts.seed ^ (k * 31 + si as u64));
+                    let short = sample_reads(&haps, opts.short_reads, (150, 150), 0.005, &mut rng);
+                    let f = format!("reads/{sample}.short.fq");
+                    write_fastq(&opts.out.join(&f), &sample, &short)?;
+                    let long =
+                        sample_reads(&haps, opts.long_reads, (5_000, 20_000), 0.01, &mut rng);
+                    write_fastq(
+                        &opts.out.join(format!("reads/{sample}.long.fq")),
+                        &sample,
+                        &long,
+                    )?;
+                    read_file = f;
+                }
+                sheet.push_str(&format!(
+                    "{sample}\t{}\t{}\t{split}\t{}\t{}\n",
+                    spec.name,
+                    if male { "male" } else { "female" },
+                    files.join(","),
+                    if read_file.is_empty() {
+                        "NA".into()
+                    } else {
+                        read_file
+                    }
+                ));
+            }
+        }
+    }
+    let sheet_path = opts.out.join("samples.tsv");
+    std::fs::write(&sheet_path, sheet)?;
+    std::fs::write(opts.out.join("species.tsv"), species_tsv)?;
+    Ok(sheet_path)
+}
+
+fn write_fastq(path: &Path, sample: &str, reads: &[Vec<u8>]) -> Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (i, r) in reads.iter().enumerate() {
+        writeln!(w, "@{sample}_r{i}")?;
+        w.write_all(r)?;
+        w.write_all(b"\n+\n")?;
+        w.write_all(&vec![b'I'; r.len()])?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn y_shares_are_mammal_like() {
+        let specs = species_specs();
+        let h = specs[0].y_share();
+        let m = specs[1].y_share();
+        assert!((0.004..=0.008).contains(&h), "human-like {h}");
+        assert!((0.015..=0.03).contains(&m), "mouse-like {m}");
+    }
+
+    #[test]
+    fn y_has_x_par_and_diverged_gametologs() {
+        let spec = species_specs()[0].scaled(0.2);
+        let r = Reference::build(&spec, 3);
+        assert_eq!(r.x[..spec.par_len], r.y[..spec.par_len]);
+        assert_eq!(r.y.len(), spec.y_len);
+        let [h1, h2] = individual(&r, true, 9);
+        assert_eq!(h1.last().unwrap().0, "chrX");
+        assert_eq!(h2.last().unwrap().0, "chrY");
+        let [f1, f2] = individual(&r, false, 9);
+        assert_eq!(f1.last().unwrap().0, "chrX");
+        assert_eq!(f2.last().unwrap().0, "chrX");
+        // SNPs: individuals differ from the reference at about 0.1%.
+        let d = f1[0]
+            .1
+            .iter()
+            .zip(&r.autosomes[0])
+            .filter(|(a, b)| a != b)
+            .count();
+        let rate = d as f64 / r.autosomes[0].len() as f64;
+        assert!((0.0005..0.002).contains(&rate), "{rate}");
+    }
+}

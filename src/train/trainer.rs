@@ -1,0 +1,443 @@
+//! `genosift train`: the paper's fine-tuning procedure (GENA-LM.md §3.3).
+//!
+//! Each step draws `batch` groups — species uniformly, a genome of that species uniformly, N
+//! chromosomes by length, an L-bp substring of each — labels them male 0 / female 1 and takes one
+//! AdamW step on the mean BCE (in `grad_accum` micro-batches). The learning rate rises linearly over
+//! `warmup` steps, then stays constant. Every `eval_every` steps the model scores a fixed validation
+//! set (groups of the `valid` genomes, every male group holding at least one Y chunk); the best
+//! ROC-AUC so far is saved as a complete model directory, replaced atomically, so an interrupted run
+//! leaves the last good model; `patience` evaluations without improvement stop the run.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+
+use super::metrics::roc_auc;
+use super::sampler::{
+    by_species, cumulative, load_genomes, sample_group, sample_group_forced, Genome,
+};
+use super::sheet::{read_sheet, Sex, Split};
+use crate::bundle::read_config;
+use crate::model::config::BertConfig;
+use crate::model::device::{run_autodiff, AutodiffTask, DeviceKind};
+use crate::model::train::TrainState;
+use crate::model::weights::{write_safetensors, RawTensor, WeightFile};
+use crate::model::{init, load};
+use crate::settings::Settings;
+use crate::tokenize::{GenaTokenizer, TokenBatch, GENA_TOKENIZER_JSON};
+
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub samples: PathBuf,
+    pub out: PathBuf,
+    pub chunks: usize,
+    pub chunk_len: usize,
+    pub lr: f64,
+    pub warmup: usize,
+    pub batch: usize,
+    pub grad_accum: usize,
+    pub steps: usize,
+    pub eval_every: usize,
+    pub patience: usize,
+    pub init: Option<PathBuf>,
+    pub config: String,
+    pub seed: u64,
+    pub threads: usize,
+    pub device: DeviceKind,
+    pub reads: Option<usize>,
+    pub valid_groups: usize,
+    /// Weight of the per-chunk Y loss (0: the paper's model, group labels only).
+    pub chunk_loss_weight: f32,
+    pub quiet: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    pub steps: usize,
+    pub best_step: usize,
+    pub best_auc: f64,
+    /// (step, loss averaged since the previous evaluation, validation ROC-AUC).
+    pub history: Vec<(usize, f64, f64)>,
+    pub examples_per_second: f64,
+}
+
+/// Learning rate at `step` (1-based): linear warm-up, then constant.
+pub fn learning_rate(lr: f64, warmup: usize, step: usize) -> f64 {
+    if warmup == 0 || step >= warmup {
+        lr
+    } else {
+        lr * step as f64 / warmup as f64
+    }
+}
+
+/// A group ready for the model.
+struct Example {
+    seqs: Vec<Vec<u8>>,
+    label: f32,
+    /// Per chunk: 1 if it holds sequence from the Y.
+    chunk_y: Vec<f32>,
+}
+
+fn example(chunks: Vec<super::sampler::SampledChunk>, genome: &Genome) -> Example {
+    Example {
+        chunk_y: chunks
+            .iter()
+            .map(|c| if c.has_y { 1.0 } else { 0.0 })
+            .collect(),
+        seqs: chunks.into_iter().map(|c| c.seq).collect(),
+        label: genome.sex.label(),
+    }
+}
+
+fn draw_training_group(
+    species: &[(String, Vec<&Genome>)],
+    cums: &[Vec<Vec<f64>>],
+    opts: &TrainOptions,
+    rng: &mut StdRng,
+) -> Example {
+    let s = rng.random_range(0..species.len());
+    let g = rng.random_range(0..species[s].1.len());
+    let genome = species[s].1[g];
+    let chunks = sample_group(
+        genome,
+        &cums[s][g],
+        opts.chunks,
+        opts.chunk_len,
+        opts.reads,
+        rng,
+    );
+    example(chunks, genome)
+}
+
+fn tokenize(tok: &GenaTokenizer, examples: &[Example]) -> TokenBatch {
+    let seqs: Vec<&[u8]> = examples
+        .iter()
+        .flat_map(|e| e.seqs.iter().map(Vec::as_slice))
+        .collect();
+    let rows: Vec<Vec<u32>> = seqs.par_iter().map(|s| tok.encode(s)).collect();
+    TokenBatch::from_rows(&rows, tok.pad_id())
+}
+
+/// Everything the backend-generic loop needs.
+struct Job<'a> {
+    opts: &'a TrainOptions,
+    config: BertConfig,
+    weights: WeightFile,
+    tokenizer: GenaTokenizer,
+    tokenizer_json: Vec<u8>,
+    train: Vec<(String, Vec<&'a Genome>)>,
+    valid: Vec<Example>,
+}
+
+impl AutodiffTask for Job<'_> {
+    type Output = Result<TrainReport>;
+
+    fn run<B: burn::tensor::backend::AutodiffBackend>(
+        self,
+        device: B::Device,
+    ) -> Result<TrainReport> {
+        let opts = self.opts;
+        let mut state = TrainState::<B>::new(&self.weights, &self.config, opts.seed, device)?;
+        let cums: Vec<Vec<Vec<f64>>> = self
+            .train
+            .iter()
+            .map(|(_, gs)| gs.iter().map(|g| cumulative(g, &[])).collect())
+            .collect();
+        let mut rng = StdRng::seed_from_u64(opts.seed);
+        let micro = opts.batch.div_ceil(opts.grad_accum);
+        let valid_labels: Vec<bool> = self.valid.iter().map(|e| e.label > 0.5).collect();
+        let mut report = TrainReport {
+            steps: 0,
+            best_step: 0,
+            best_auc: f64::NEG_INFINITY,
+            history: Vec::new(),
+            examples_per_second: 0.0,
+        };
+        let mut since_best = 0;
+        let mut loss_sum = 0.0;
+        let mut loss_n = 0usize;
+        let start = Instant::now();
+        let mut examples = 0usize;
+        for step in 1..=opts.steps {
+            let lr = learning_rate(opts.lr, opts.warmup, step);
+            let mut left = opts.batch;
+            while left > 0 {
+                let m = left.min(micro);
+                left -= m;
+                let ex: Vec<Example> = (0..m)
+                    .map(|_| draw_training_group(&self.train, &cums, opts, &mut rng))
+                    .collect();
+                let labels: Vec<f32> = ex.iter().map(|e| e.label).collect();
+                let chunk_y: Vec<f32> = ex.iter().flat_map(|e| e.chunk_y.iter().copied()).collect();
+                let batch = tokenize(&self.tokenizer, &ex);
+                let loss = state.accumulate(
+                    &batch,
+                    &labels,
+                    &chunk_y,
+                    opts.chunk_loss_weight,
+                    opts.chunks,
+                    m as f32 / opts.batch as f32,
+                );
+                loss_sum += loss as f64 * m as f64;
+                loss_n += m;
+                examples += m;
+            }
+            state.apply(lr);
+            report.steps = step;
+            if step % opts.eval_every == 0 || step == opts.steps {
+                let probs = predict_all(&state, &self.tokenizer, &self.valid, opts.chunks, micro);
+                let auc = roc_auc(&probs, &valid_labels).unwrap_or(0.5);
+                let loss = loss_sum / loss_n.max(1) as f64;
+                loss_sum = 0.0;
+                loss_n = 0;
+                let eps = examples as f64 / start.elapsed().as_secs_f64();
+                report.history.push((step, loss, auc));
+                report.examples_per_second = eps;
+                let improved = auc > report.best_auc;
+                if improved {
+                    report.best_auc = auc;
+                    report.best_step = step;
+                    since_best = 0;
+                    save_model_dir(
+                        &opts.out,
+                        &self.config,
+                        &state.export(),
+                        &self.tokenizer_json,
+                        opts,
+                    )?;
+                } else {
+                    since_best += 1;
+                }
+                if !opts.quiet {
+                    tracing::info!(
+                        "step {step}: loss {loss:.4}, lr {lr:.2e}, valid ROC-AUC {auc:.4}{}, {eps:.1} examples/s",
+                        if improved { " (best, saved)" } else { "" }
+                    );
+                }
+                if opts.patience > 0 && since_best >= opts.patience {
+                    if !opts.quiet {
+                        tracing::info!("no improvement in {} evaluations: stopping", opts.patience);
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn predict_all<B: burn::tensor::backend::AutodiffBackend>(
+    state: &TrainState<B>,
+    tok: &GenaTokenizer,
+    examples: &[Example],
+    n_chunks: usize,
+    micro: usize,
+) -> Vec<f32> {
+    examples
+        .chunks(micro.max(1))
+        .flat_map(|ex| state.predict(&tokenize(tok, ex), n_chunks))
+        .collect()
+}
+
+/// Writes a complete model directory atomically: built beside `out`, then swapped in.
+pub fn save_model_dir(
+    out: &Path,
+    config: &BertConfig,
+    tensors: &std::collections::BTreeMap<String, RawTensor>,
+    tokenizer_json: &[u8],
+    opts: &TrainOptions,
+) -> Result<()> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".genosift-model-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("cannot create a directory in {}", parent.display()))?;
+    let mut cfg = config.clone();
+    cfg.n_chunks = Some(opts.chunks);
+    cfg.chunk_len = Some(opts.chunk_len);
+    std::fs::write(
+        tmp.path().join("config.json"),
+        serde_json::to_string_pretty(&cfg)? + "\n",
+    )?;
+    write_safetensors(&tmp.path().join("model.safetensors"), tensors)?;
+    std::fs::write(tmp.path().join("tokenizer.json"), tokenizer_json)?;
+    // Keep the calibration of an earlier model only if it is this run's (it is not): start clean.
+    let settings = Settings {
+        chunks: opts.chunks,
+        chunk_len: opts.chunk_len,
+        read_len: opts.reads,
+        calibration: Default::default(),
+    };
+    settings.save(tmp.path())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))?;
+        for f in ["config.json", "tokenizer.json"] {
+            std::fs::set_permissions(tmp.path().join(f), std::fs::Permissions::from_mode(0o644))?;
+        }
+    }
+    let tmp_path = tmp.keep();
+    if out.exists() {
+        let old = parent.join(format!(
+            ".genosift-old-{}",
+            out.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(out, &old).with_context(|| format!("cannot replace {}", out.display()))?;
+        std::fs::rename(&tmp_path, out)?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        std::fs::rename(&tmp_path, out)?;
+    }
+    Ok(())
+}
+
+/// Runs training end to end.
+pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
+    if opts.chunks == 0 || opts.chunk_len <= crate::chunk::SEPARATOR_LEN {
+        bail!(
+            "--chunks must be ≥ 1 and --chunk-len > {}",
+            crate::chunk::SEPARATOR_LEN
+        );
+    }
+    if opts.batch == 0 || opts.grad_accum == 0 || opts.grad_accum > opts.batch {
+        bail!("--batch and --grad-accum must be ≥ 1, with --grad-accum ≤ --batch");
+    }
+    if opts.eval_every == 0 {
+        bail!("--eval-every must be ≥ 1");
+    }
+    let rows = read_sheet(&opts.samples, true)?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| matches!(r.split, Split::Train | Split::Valid))
+        .collect();
+    let genomes = load_genomes(&rows)?;
+    let train = by_species(&genomes, Split::Train);
+    let valid = by_species(&genomes, Split::Valid);
+    for (name, set) in [("train", &train), ("valid", &valid)] {
+        let sexes: std::collections::BTreeSet<Sex> = set
+            .iter()
+            .flat_map(|(_, gs)| gs.iter().map(|g| g.sex))
+            .collect();
+        if sexes.len() < 2 {
+            bail!(
+                "{}: the {name} split needs both sexes",
+                opts.samples.display()
+            );
+        }
+    }
+
+    // Backbone and tokenizer: pretrained, or fresh with the GENA-LM tokenizer.
+    let (config, mut tensors, tokenizer_json) = match &opts.init {
+        Some(dir) => {
+            let config = read_config(dir)?;
+            let w = WeightFile::open_dir(dir)?;
+            let tok_path = dir.join("tokenizer.json");
+            let bytes = std::fs::read(&tok_path)
+                .with_context(|| format!("cannot read {}", tok_path.display()))?;
+            (config, load::rekey_for_saving(w), bytes)
+        }
+        None => {
+            let config = BertConfig::preset(&opts.config, 32_000)
+                .with_context(|| format!("--config {}: expected tiny or small", opts.config))?;
+            let t = init::backbone(&config, opts.seed);
+            (config, t, GENA_TOKENIZER_JSON.to_vec())
+        }
+    };
+    if !tensors.contains_key("query_vectors") {
+        tensors.extend(init::head(&config, opts.seed, opts.chunk_loss_weight > 0.0));
+    } else if opts.chunk_loss_weight > 0.0 && !tensors.contains_key("chunk_classifier.weight") {
+        let fresh = init::head(&config, opts.seed, true);
+        for k in ["chunk_classifier.weight", "chunk_classifier.bias"] {
+            tensors.insert(k.to_string(), fresh[k].clone());
+        }
+    }
+    let tokenizer = GenaTokenizer::from_bytes(
+        &tokenizer_json,
+        Path::new("tokenizer.json"),
+        config.max_position_embeddings,
+        config.pad_token_id,
+    )?;
+    let weights = WeightFile {
+        path: PathBuf::from("initial weights"),
+        tensors,
+    };
+
+    // The fixed validation set: valid_groups spread over the valid genomes, males forced to a Y.
+    let mut vrng = StdRng::seed_from_u64(opts.seed.wrapping_add(1));
+    let vgenomes: Vec<&Genome> = valid
+        .iter()
+        .flat_map(|(_, gs)| gs.iter().copied())
+        .collect();
+    let per = opts.valid_groups.div_ceil(vgenomes.len()).max(1);
+    let mut vset = Vec::new();
+    for g in &vgenomes {
+        let cum = cumulative(g, &[]);
+        for _ in 0..per {
+            let chunks = sample_group_forced(
+                g,
+                &cum,
+                opts.chunks,
+                opts.chunk_len,
+                opts.reads,
+                true,
+                &mut vrng,
+            );
+            vset.push(example(chunks, g));
+        }
+    }
+    if !opts.quiet {
+        tracing::info!(
+            "training on {} genomes ({} species), validating on {} groups of {} × {} bp; config {}",
+            train.iter().map(|(_, g)| g.len()).sum::<usize>(),
+            train.len(),
+            vset.len(),
+            opts.chunks,
+            opts.chunk_len,
+            if opts.init.is_some() {
+                "from --init"
+            } else {
+                &opts.config
+            }
+        );
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .context("cannot start the thread pool")?;
+    let job = Job {
+        opts,
+        config,
+        weights,
+        tokenizer,
+        tokenizer_json,
+        train,
+        valid: vset,
+    };
+    pool.install(|| run_autodiff(opts.device, job))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warmup_is_linear_then_constant() {
+        assert_eq!(learning_rate(1e-5, 1000, 500), 5e-6);
+        assert_eq!(learning_rate(1e-5, 1000, 1000), 1e-5);
+        assert_eq!(learning_rate(1e-5, 1000, 5000), 1e-5);
+        assert_eq!(learning_rate(1e-5, 0, 1), 1e-5);
+    }
+}
