@@ -87,6 +87,7 @@ fn check_backbone(weights: &str) {
         assert_eq!(st.shape, want.shape);
         let tol = if i == 0 { 1e-5 } else { 1e-4 };
         let e = rel_err(&st.data, &want.data);
+        eprintln!("{weights}: hidden_states.{i} relative error {e:.2e}");
         assert!(
             e <= tol,
             "{weights}: hidden_states.{i} relative error {e:e} > {tol:e}"
@@ -96,6 +97,7 @@ fn check_backbone(weights: &str) {
     assert!(rel_err(&states[2].data, &last.data) <= 1e-4);
     let cls = engine.cls(&batch);
     let e = rel_err(&cls, &exp.tensors["cls"].data);
+    eprintln!("{weights}: cls relative error {e:.2e}");
     assert!(e <= 1e-4, "{weights}: cls relative error {e:e}");
 }
 
@@ -139,6 +141,7 @@ fn classifier_matches_reference_on_groups() {
     let scores = bundle.engine.predict(&batch, 16).unwrap();
     let probs: Vec<f32> = scores.iter().map(|s| s.p_female).collect();
     let e = rel_err(&probs, &exp.tensors["predictions"].data);
+    eprintln!("classifier on groups.fa: predictions relative error {e:.2e}");
     assert!(e <= 1e-5, "predictions {probs:?}: relative error {e:e}");
     let s: Vec<f32> = scores.iter().flat_map(|s| s.scores.clone()).collect();
     let e = rel_err(&s, &exp.tensors["attention_scores"].data);
@@ -153,6 +156,7 @@ fn head_alone_matches_reference() {
     assert_eq!(scores.len(), 4);
     let probs: Vec<f32> = scores.iter().map(|s| s.p_female).collect();
     let e = rel_err(&probs, &exp.tensors["predictions"].data);
+    eprintln!("head alone: predictions relative error {e:.2e}");
     assert!(e <= 1e-5, "predictions: relative error {e:e}");
     let s: Vec<f32> = scores.iter().flat_map(|s| s.scores.clone()).collect();
     let e = rel_err(&s, &exp.tensors["attention_scores"].data);

@@ -133,8 +133,8 @@ fn score_split<'a>(
     let mut out = Vec::new();
     for (i, g) in chosen.iter().enumerate() {
         let t = std::time::Instant::now();
-        let scores =
-            pool.install(|| score_pool(bundle, g, opts, opts.seed ^ (i as u64 + 1) * 0x9e37_79b9));
+        let scores = pool
+            .install(|| score_pool(bundle, g, opts, opts.seed ^ ((i as u64 + 1) * 0x9e37_79b9)));
         if !opts.quiet {
             tracing::info!(
                 "{} ({} {:?}): {} groups scored in {:.1} s, {:.1}% with P(female) > 0.5",

@@ -230,7 +230,7 @@ pub fn load_genomes(rows: &[SampleRow]) -> Result<Vec<Genome>> {
 }
 
 /// Groups genomes of one split by species: `(species, genomes)` in name order.
-pub fn by_species<'a>(genomes: &'a [Genome], split: Split) -> Vec<(String, Vec<&'a Genome>)> {
+pub fn by_species(genomes: &[Genome], split: Split) -> Vec<(String, Vec<&Genome>)> {
     let mut map: std::collections::BTreeMap<String, Vec<&Genome>> = Default::default();
     for g in genomes.iter().filter(|g| g.split == split) {
         map.entry(g.species.clone()).or_default().push(g);

@@ -385,7 +385,7 @@ pub fn simulate(opts: &SimulateOptions) -> Result<PathBuf> {
                 let haps = individual(
                     &reference,
                     male,
-                    opts.seed ^ (si as u64 * 7919 + k) * 104_729,
+                    opts.seed ^ ((si as u64 * 7919 + k) * 104_729),
                 );
                 let mut files = Vec::new();
                 for (h, hap) in haps.iter().enumerate() {

@@ -1,0 +1,196 @@
+//! End to end: simulate → train → calibrate → evaluate → predict, on a tiny cohort and model.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn genosift() -> Command {
+    Command::cargo_bin("genosift").unwrap()
+}
+
+fn simulate(dir: &Path, seed: &str) {
+    genosift()
+        .args([
+            "simulate",
+            "--scale",
+            "0.05",
+            "--short-reads",
+            "300",
+            "--long-reads",
+            "2",
+            "--seed",
+            seed,
+            "--out",
+        ])
+        .arg(dir)
+        .assert()
+        .success();
+}
+
+fn train(sheet: &Path, out: &Path, seed: &str, threads: &str) {
+    genosift()
+        .args(["train", "-q", "--samples"])
+        .arg(sheet)
+        .arg("--out")
+        .arg(out)
+        .args([
+            "--chunks",
+            "4",
+            "--chunk-len",
+            "256",
+            "--batch",
+            "4",
+            "--grad-accum",
+            "2",
+            "--steps",
+            "3",
+            "--eval-every",
+            "2",
+            "--lr",
+            "1e-3",
+            "--warmup",
+            "1",
+            "--valid-groups",
+            "8",
+            "--chunk-loss-weight",
+            "1",
+            "--reads",
+            "100",
+            "--seed",
+            seed,
+            "--threads",
+            threads,
+        ])
+        .assert()
+        .success();
+}
+
+#[test]
+fn simulate_train_calibrate_evaluate_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    simulate(&sim, "5");
+    let sheet = sim.join("samples.tsv");
+    let text = std::fs::read_to_string(&sheet).unwrap();
+    assert_eq!(text.lines().count(), 1 + 2 * 24);
+    let species = std::fs::read_to_string(sim.join("species.tsv")).unwrap();
+    assert!(species.contains("human") && species.contains("mouse"));
+
+    // Deterministic for a seed and thread count; a different seed gives a different model.
+    let m1 = dir.path().join("m1");
+    let m2 = dir.path().join("m2");
+    let m3 = dir.path().join("m3");
+    train(&sheet, &m1, "9", "2");
+    train(&sheet, &m2, "9", "2");
+    train(&sheet, &m3, "10", "2");
+    let w = |m: &Path| std::fs::read(m.join("model.safetensors")).unwrap();
+    assert_eq!(w(&m1), w(&m2), "same seed, same model");
+    assert_ne!(w(&m1), w(&m3), "another seed, another model");
+    for f in ["config.json", "tokenizer.json", "genosift.json"] {
+        assert!(m1.join(f).is_file(), "{f}");
+    }
+
+    genosift()
+        .args(["calibrate", "-q", "--k", "2,4", "--repeats", "10", "-m"])
+        .arg(&m1)
+        .arg("--samples")
+        .arg(&sheet)
+        .assert()
+        .success();
+    let settings = std::fs::read_to_string(m1.join("genosift.json")).unwrap();
+    assert!(
+        settings.contains("\"human\"") && settings.contains("\"4\""),
+        "{settings}"
+    );
+
+    let table = dir.path().join("eval.tsv");
+    let plot = dir.path().join("eval.svg");
+    genosift()
+        .args([
+            "evaluate",
+            "-q",
+            "--k",
+            "2,4",
+            "--repeats",
+            "10",
+            "--exclude-chrom",
+            "chrY",
+            "-m",
+        ])
+        .arg(&m1)
+        .arg("--samples")
+        .arg(&sheet)
+        .arg("-o")
+        .arg(&table)
+        .arg("--plot")
+        .arg(&plot)
+        .assert()
+        .success();
+    let rows: Vec<String> = std::fs::read_to_string(&table)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        rows[0],
+        "species\tk\taccuracy_mean\taccuracy_sd\tn_genomes\tcondition"
+    );
+    assert_eq!(rows.len(), 5);
+    assert!(
+        rows[1].starts_with("human\t2\t") && rows[1].ends_with("\t6\tno-chrY"),
+        "{}",
+        rows[1]
+    );
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+
+    // The trained directory is a model predict loads as is, with its calibration.
+    let reads = std::fs::read_dir(sim.join("reads"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.to_string_lossy().contains("human_M") && p.to_string_lossy().ends_with(".short.fq")
+        })
+        .unwrap();
+    let out = genosift()
+        .args(["predict", "-q", "--species", "human", "-m"])
+        .arg(&m1)
+        .arg(&reads)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!(row[1], "human");
+    assert_ne!(row[6], "NA", "a calibrated threshold is used: {out}");
+    assert!(["male", "female"].contains(&row[7]), "{out}");
+    // Several species calibrated: predict without --species is an error.
+    genosift()
+        .args(["predict", "-q", "-m"])
+        .arg(&m1)
+        .arg(&reads)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("choose one with --species"));
+}
+
+#[test]
+fn bad_sheet_reports_all_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("s.tsv");
+    std::fs::write(
+        &sheet,
+        "sample\tspecies\tsex\tsplit\tfasta\na\th\tmale\ttrain\tmissing.fa\nb\th\tx\ttrain\tb.fa\n",
+    )
+    .unwrap();
+    genosift()
+        .args(["train", "-q", "--samples"])
+        .arg(&sheet)
+        .arg("--out")
+        .arg(dir.path().join("m"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("line 2").and(predicates::str::contains("line 3")));
+}
