@@ -14,14 +14,15 @@ g=target/release/genosift
 
 # 1. Cohort: two species (human-like Y share 0.64%, mouse-like 2.2%), 12 train / 6 valid / 6 test
 #    individuals each, 150-bp reads for the test individuals.
-$g simulate --out "$work/sim" --seed 1 --short-reads 5000 --long-reads 20
+[ -f "$work/sim/samples.tsv" ] || $g simulate --out "$work/sim" --seed 1 --short-reads 5000 --long-reads 20
 
 # 2. Train: tiny backbone from scratch with the GENA-LM tokenizer, groups of 16 chunks of 512 bp
 #    packed with 150-bp reads (what predict is fed), the paper's group loss plus our per-chunk Y
-#    loss (weight 1), AdamW lr 1e-3 after 100 warm-up steps, batch 16, 900 steps, validation every 50.
+#    loss (weight 1), male training groups forced to hold a Y chunk, AdamW lr 5e-4 after 100
+#    warm-up steps, batch 16, up to 1200 steps, validation every 100.
 $g train --samples "$work/sim/samples.tsv" --out "$work/model" --config tiny \
-  --chunks 16 --chunk-len 512 --reads 150 --chunk-loss-weight 1 \
-  --lr 1e-3 --warmup 100 --batch 16 --grad-accum 1 --steps 900 --eval-every 50 --patience 8 \
+  --chunks 16 --chunk-len 512 --reads 150 --chunk-loss-weight 1 --force-y \
+  --lr 5e-4 --warmup 100 --batch 16 --grad-accum 1 --steps 1200 --eval-every 100 --patience 6 \
   --valid-groups 96 --seed 142 --threads 2 2>&1 | tee "$work/train.log"
 
 # 3. Calibrate on the valid genomes (the paper's median rule), then evaluate on the test genomes.

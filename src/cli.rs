@@ -173,6 +173,10 @@ pub struct TrainArgs {
     /// Weight of an auxiliary per-chunk loss "this chunk is from the Y" (0: the paper's model).
     #[arg(long, default_value_t = 0.0)]
     pub chunk_loss_weight: f32,
+    /// Redraw male training groups until they hold a Y chunk (the paper does this for validation
+    /// groups only).
+    #[arg(long)]
+    pub force_y: bool,
     #[arg(long, default_value_t = 142)]
     pub seed: u64,
     /// Compute threads. Default: available cores.

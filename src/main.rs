@@ -226,6 +226,7 @@ fn run(cli: Cli) -> Result<()> {
                 reads: a.reads,
                 valid_groups: a.valid_groups,
                 chunk_loss_weight: a.chunk_loss_weight,
+                force_y: a.force_y,
                 quiet: a.quiet,
             };
             let r = genosift::train::trainer::train(&opts)?;

@@ -52,6 +52,9 @@ pub struct TrainOptions {
     pub valid_groups: usize,
     /// Weight of the per-chunk Y loss (0: the paper's model, group labels only).
     pub chunk_loss_weight: f32,
+    /// Redraw male training groups until they hold a Y chunk (the paper forces this for
+    /// validation only; off by default).
+    pub force_y: bool,
     pub quiet: bool,
 }
 
