@@ -154,6 +154,39 @@ fn score_split<'a>(
     Ok(out)
 }
 
+/// One genome's resampled fractions: `[k][repeat]`.
+struct Resampled {
+    sex: Sex,
+    fractions: Vec<Vec<f64>>,
+}
+
+/// Loads the `split` genomes of the sheet, scores their pools and resamples them, by species.
+fn resample_split(
+    bundle: &ModelBundle,
+    sheet: &Path,
+    split: Split,
+    opts: &PoolOptions,
+) -> Result<BTreeMap<String, Vec<Resampled>>> {
+    let rows: Vec<_> = read_sheet(sheet, true)?
+        .into_iter()
+        .filter(|r| r.split == split)
+        .collect();
+    let genomes = load_genomes(&rows)?;
+    let scored = score_split(bundle, &genomes, split, opts)?;
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let mut by_species: BTreeMap<String, Vec<Resampled>> = BTreeMap::new();
+    for s in &scored {
+        by_species
+            .entry(s.genome.species.clone())
+            .or_default()
+            .push(Resampled {
+                sex: s.genome.sex,
+                fractions: resampled_fractions(&s.pool, &opts.ks, opts.repeats, &mut rng),
+            });
+    }
+    Ok(by_species)
+}
+
 /// Calibrates thresholds per species from the `valid` genomes and stores them in the model's
 /// `genosift.json`. Returns the calibration.
 pub fn calibrate(
@@ -166,34 +199,15 @@ pub fn calibrate(
     if !matches!(rule, "median" | "quantile") {
         bail!("--rule {rule}: expected median or quantile");
     }
-    let rows = read_sheet(sheet, true)?;
-    let rows: Vec<_> = rows
-        .into_iter()
-        .filter(|r| r.split == Split::Valid)
-        .collect();
-    let genomes = load_genomes(&rows)?;
-    let scored = score_split(bundle, &genomes, Split::Valid, opts)?;
-    let mut rng = StdRng::seed_from_u64(opts.seed);
-    let mut by_species: BTreeMap<String, Vec<&Scored>> = BTreeMap::new();
-    for s in &scored {
-        by_species
-            .entry(s.genome.species.clone())
-            .or_default()
-            .push(s);
-    }
     let mut result = BTreeMap::new();
-    for (species, set) in by_species {
+    for (species, set) in resample_split(bundle, sheet, Split::Valid, opts)? {
         let male_share =
-            set.iter().filter(|s| s.genome.sex == Sex::Male).count() as f64 / set.len() as f64;
-        let per_genome: Vec<Vec<Vec<f64>>> = set
-            .iter()
-            .map(|s| resampled_fractions(&s.pool, &opts.ks, opts.repeats, &mut rng))
-            .collect();
+            set.iter().filter(|s| s.sex == Sex::Male).count() as f64 / set.len() as f64;
         let mut thresholds = BTreeMap::new();
         for (ki, &k) in opts.ks.iter().enumerate() {
-            let all: Vec<f64> = per_genome
+            let all: Vec<f64> = set
                 .iter()
-                .flat_map(|g| g[ki].iter().copied())
+                .flat_map(|g| g.fractions[ki].iter().copied())
                 .collect();
             let t = threshold(rule, &all, male_share).expect("fractions present");
             thresholds.insert(k, t);
@@ -231,30 +245,14 @@ pub fn evaluate(
     condition: &str,
     opts: &PoolOptions,
 ) -> Result<Vec<EvalRow>> {
-    let rows = read_sheet(sheet, true)?;
-    let rows: Vec<_> = rows
-        .into_iter()
-        .filter(|r| r.split == Split::Test)
-        .collect();
-    let genomes = load_genomes(&rows)?;
-    let scored = score_split(bundle, &genomes, Split::Test, opts)?;
-    let mut rng = StdRng::seed_from_u64(opts.seed);
-    let mut by_species: BTreeMap<String, Vec<&Scored>> = BTreeMap::new();
-    for s in &scored {
-        by_species
-            .entry(s.genome.species.clone())
-            .or_default()
-            .push(s);
+    if bundle.settings.calibration.is_empty() {
+        bail!("the model has no calibration: run genosift calibrate first");
     }
     let mut out = Vec::new();
-    for (species, set) in by_species {
+    for (species, set) in resample_split(bundle, sheet, Split::Test, opts)? {
         let cal = bundle.settings.calibration.get(&species).with_context(|| {
             format!("the model has no calibration for species '{species}': run genosift calibrate first")
         })?;
-        let per_genome: Vec<Vec<Vec<f64>>> = set
-            .iter()
-            .map(|s| resampled_fractions(&s.pool, &opts.ks, opts.repeats, &mut rng))
-            .collect();
         for (ki, &k) in opts.ks.iter().enumerate() {
             let Some((_, thr)) = cal.threshold_for(k) else {
                 bail!("species '{species}': no threshold calibrated at or below K = {k}");
@@ -263,8 +261,7 @@ pub fn evaluate(
                 .map(|r| {
                     let correct = set
                         .iter()
-                        .zip(&per_genome)
-                        .filter(|(s, f)| (f[ki][r] > thr) == (s.genome.sex == Sex::Female))
+                        .filter(|g| (g.fractions[ki][r] > thr) == (g.sex == Sex::Female))
                         .count();
                     correct as f64 / set.len() as f64
                 })
