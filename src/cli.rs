@@ -73,6 +73,10 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     pub groups: Option<PathBuf>,
 
+    /// Run summary as JSON (version, command, counts, call, timings).
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
     /// Sample name in the calls table. Default: input file name without extensions, or `stdin`.
     #[arg(long, value_name = "NAME")]
     pub sample: Option<String>,

@@ -123,6 +123,7 @@ fn run(cli: Cli) -> Result<()> {
                 batch_groups: a.batch_groups,
                 calls_out: a.output.clone(),
                 groups_out: a.groups.clone(),
+                summary_out: a.summary_json.clone(),
                 quiet: a.common.quiet,
             };
             let bundle = open_model(&a.common)?;

@@ -37,11 +37,13 @@ pub struct PredictOptions {
     pub batch_groups: usize,
     pub calls_out: Option<PathBuf>,
     pub groups_out: Option<PathBuf>,
+    /// Run summary as JSON (counts, call, timings), for MultiQC and workflow logs.
+    pub summary_out: Option<PathBuf>,
     pub quiet: bool,
 }
 
-/// What a run read and decided.
-#[derive(Debug, Clone)]
+/// What a run read and decided (also `--summary-json`).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PredictSummary {
     pub sample: String,
     pub species: String,
@@ -50,8 +52,10 @@ pub struct PredictSummary {
     pub n_chunks: u64,
     pub n_groups: u64,
     pub dropped_chunks: u64,
+    #[serde(rename = "frac_female_groups")]
     pub fraction: Option<f64>,
     pub threshold: Option<f64>,
+    #[serde(serialize_with = "call_str")]
     pub call: Call,
     pub stopped_early: bool,
     pub seconds: f64,
@@ -59,6 +63,10 @@ pub struct PredictSummary {
     pub model_seconds: f64,
     /// Time tokenizing chunks.
     pub tokenize_seconds: f64,
+}
+
+fn call_str<S: serde::Serializer>(c: &Call, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.as_str())
 }
 
 /// A complete group with the input position reached when it completed.
@@ -289,6 +297,9 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
     if let Some(t) = groups_table {
         t.finish()?;
     }
+    if let Some(p) = &opts.summary_out {
+        write_summary_json(p, bundle, opts, &summary)?;
+    }
     let mut calls = Table::create(opts.calls_out.as_deref(), &CALLS_HEADER)?;
     calls.row(calls_row(&summary))?;
     calls.finish()?;
@@ -359,4 +370,26 @@ fn calls_row(s: &PredictSummary) -> Vec<String> {
         s.threshold.map_or("NA".into(), fmt_prob),
         s.call.as_str().to_string(),
     ]
+}
+
+/// `--summary-json`: the summary with the tool's version, command line and settings.
+fn write_summary_json(
+    path: &std::path::Path,
+    bundle: &ModelBundle,
+    opts: &PredictOptions,
+    summary: &PredictSummary,
+) -> Result<()> {
+    let value = serde_json::json!({
+        "tool": "genosift",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "model": bundle.dir.display().to_string(),
+        "chunks_per_group": bundle.settings.chunks,
+        "chunk_len": bundle.settings.chunk_len,
+        "threads": opts.threads,
+        "summary": summary,
+    });
+    let text = serde_json::to_string_pretty(&value)? + "\n";
+    crate::io::output::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }

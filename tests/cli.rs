@@ -209,6 +209,37 @@ fn max_groups_stops_early_and_counts_what_it_used() {
 }
 
 #[test]
+fn summary_json_counts_chunks_groups_and_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("s.json");
+    // 50 records of exactly 3,072 bp: 50 chunks, 3 groups of 16, 2 chunks dropped.
+    let mut fa = Vec::new();
+    for i in 0..50 {
+        fa.extend_from_slice(format!(">r{i}\n").as_bytes());
+        fa.extend(std::iter::repeat_n(b"ACGT"[i % 4], 3072));
+        fa.push(b'\n');
+    }
+    genosift()
+        .args(["predict", "-q", "-m"])
+        .arg(classifier())
+        .arg("--summary-json")
+        .arg(&json)
+        .write_stdin(fa)
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    let s = &v["summary"];
+    assert_eq!(s["n_records"], 50);
+    assert_eq!(s["n_bp"], 50 * 3072);
+    assert_eq!(s["n_chunks"], 50);
+    assert_eq!(s["n_groups"], 3);
+    assert_eq!(s["dropped_chunks"], 2);
+    assert_eq!(s["call"], "no-call");
+}
+
+#[test]
 fn empty_input_gives_no_call_row() {
     for stdin in [Vec::new(), b"\n\n".to_vec()] {
         let (calls, groups) = predict_run(&[], None, Some(stdin));
