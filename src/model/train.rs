@@ -138,6 +138,35 @@ impl<B: AutodiffBackend> TrainState<B> {
         scores.into_iter().map(|s| s.p_female).collect()
     }
 
+    /// Diagnostics on whole groups: per-chunk Y logits (when the head has a chunk classifier) and
+    /// the fraction of `ReLU(chunk_embedding_proj)` units that are active (a collapse to 0 makes
+    /// every group's output the same).
+    pub fn diagnose(&self, batch: &TokenBatch) -> (Option<Vec<f32>>, f32) {
+        let valid = self.model().valid();
+        let (ids, mask) = batch_tensors(batch, &self.device);
+        let cls = valid.bert.cls(ids, mask);
+        let head = valid.head.as_ref().expect("a head is present");
+        let active = relu(head.chunk_embedding_proj.forward(cls.clone()))
+            .greater_elem(0.0)
+            .float()
+            .mean();
+        let active = active
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("float")[0];
+        let chunk = head.chunk_classifier.as_ref().map(|c| {
+            let n = batch.n_seqs();
+            c.forward(cls)
+                .reshape([n])
+                .into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .expect("float")
+        });
+        (chunk, active)
+    }
+
     /// The state dict in Hugging Face names.
     pub fn export(&self) -> BTreeMap<String, RawTensor> {
         let m = self.model();

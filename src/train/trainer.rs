@@ -195,6 +195,7 @@ impl AutodiffTask for Job<'_> {
             if step % opts.eval_every == 0 || step == opts.steps {
                 let probs = predict_all(&state, &self.tokenizer, &self.valid, opts.chunks, micro);
                 let auc = roc_auc(&probs, &valid_labels).unwrap_or(0.5);
+                let diag = diagnose(&state, &self.tokenizer, &self.valid, micro);
                 let loss = loss_sum / loss_n.max(1) as f64;
                 loss_sum = 0.0;
                 loss_n = 0;
@@ -218,7 +219,7 @@ impl AutodiffTask for Job<'_> {
                 }
                 if !opts.quiet {
                     tracing::info!(
-                        "step {step}: loss {loss:.4}, lr {lr:.2e}, valid ROC-AUC {auc:.4}{}, {eps:.1} examples/s",
+                        "step {step}: loss {loss:.4}, lr {lr:.2e}, valid ROC-AUC {auc:.4}{}, {eps:.1} examples/s; {diag}",
                         if improved { " (best, saved)" } else { "" }
                     );
                 }
@@ -245,6 +246,40 @@ fn predict_all<B: burn::tensor::backend::AutodiffBackend>(
         .chunks(micro.max(1))
         .flat_map(|ex| state.predict(&tokenize(tok, ex), n_chunks))
         .collect()
+}
+
+/// Validation diagnostics: chunk-level Y ROC-AUC (with a chunk classifier) and the share of active
+/// head ReLU units, as a log fragment.
+fn diagnose<B: burn::tensor::backend::AutodiffBackend>(
+    state: &TrainState<B>,
+    tok: &GenaTokenizer,
+    examples: &[Example],
+    micro: usize,
+) -> String {
+    let mut logits = Vec::new();
+    let mut active = 0.0;
+    let mut batches = 0;
+    for ex in examples.chunks(micro.max(1)) {
+        let (chunk, a) = state.diagnose(&tokenize(tok, ex));
+        if let Some(c) = chunk {
+            logits.extend(c);
+        }
+        active += a;
+        batches += 1;
+    }
+    let labels: Vec<bool> = examples
+        .iter()
+        .flat_map(|e| e.chunk_y.iter().map(|&y| y > 0.5))
+        .collect();
+    let chunk_auc = if logits.len() == labels.len() {
+        roc_auc(&logits, &labels).map_or("NA".to_string(), |a| format!("{a:.4}"))
+    } else {
+        "NA".to_string()
+    };
+    format!(
+        "chunk Y ROC-AUC {chunk_auc}, active head units {:.1}%",
+        100.0 * active / batches.max(1) as f32
+    )
 }
 
 /// Writes a complete model directory atomically: built beside `out`, then swapped in.
