@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 
 use crate::bundle::ModelBundle;
-use crate::io::input::{Input, RecordSink, Source};
+use crate::io::input::{Input, RecordSink, SeqRecord, Source};
 use crate::io::output::{fmt_f32, Table, EMBED_HEADER};
 
 /// Bases of a record kept for embedding: far more than 512 tokens of ≤ 64 bp can use, so the
@@ -21,17 +21,55 @@ pub struct EmbedOptions {
     pub threads: usize,
 }
 
-struct Records {
-    batch: Vec<(String, Vec<u8>)>,
+/// The sink: collects up to [`BATCH`] records, then embeds and writes them, so memory holds one
+/// batch whatever the input's length.
+struct Embedder<'a> {
+    bundle: &'a ModelBundle,
+    table: Table,
+    batch: Vec<SeqRecord>,
+    written: u64,
+    /// A write error met inside the sink (which can only say stop).
+    error: Option<anyhow::Error>,
 }
 
-impl RecordSink for Records {
+impl Embedder<'_> {
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let tokens = self
+            .bundle
+            .tokenizer
+            .batch(batch.iter().map(|r| r.seq.as_slice()));
+        let cls = self.bundle.engine.cls(&tokens);
+        let h = self.bundle.config.hidden_size;
+        for (i, (rec, v)) in batch.iter().zip(cls.chunks(h)).enumerate() {
+            let v: Vec<String> = v.iter().map(|&x| fmt_f32(x)).collect();
+            self.table
+                .row([rec.name.clone(), tokens.lengths[i].to_string(), v.join(",")])?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+}
+
+impl RecordSink for Embedder<'_> {
     fn start(&mut self, name: &str) -> bool {
-        self.batch.push((name.to_string(), Vec::new()));
+        if self.batch.len() >= BATCH {
+            if let Err(e) = self.flush() {
+                self.error = Some(e);
+                return false;
+            }
+        }
+        self.batch.push(SeqRecord {
+            name: name.to_string(),
+            seq: Vec::new(),
+        });
         true
     }
     fn bases(&mut self, bases: &[u8]) -> bool {
-        let seq = &mut self.batch.last_mut().expect("inside a record").1;
+        let seq = &mut self.batch.last_mut().expect("inside a record").seq;
         let room = EMBED_MAX_BP.saturating_sub(seq.len());
         seq.extend_from_slice(&bases[..room.min(bases.len())]);
         true
@@ -48,74 +86,21 @@ pub fn embed(bundle: &ModelBundle, opts: &EmbedOptions) -> Result<u64> {
         .num_threads(opts.threads)
         .build()
         .context("cannot start the thread pool")?;
-    let mut table = Table::create(opts.output.as_deref(), &EMBED_HEADER)?;
-    let h = bundle.config.hidden_size;
-    let mut n = 0u64;
-    // Records are collected by a sink and flushed in batches from inside it, so memory holds
-    // one batch whatever the input's length.
-    struct Batched<'a> {
-        inner: Records,
-        bundle: &'a ModelBundle,
-        table: &'a mut Table,
-        h: usize,
-        n: &'a mut u64,
-        error: Option<anyhow::Error>,
-    }
-    impl Batched<'_> {
-        fn flush(&mut self) -> Result<()> {
-            let batch = std::mem::take(&mut self.inner.batch);
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let tokens = self
-                .bundle
-                .tokenizer
-                .batch(batch.iter().map(|(_, s)| s.as_slice()));
-            let cls = self.bundle.engine.cls(&tokens);
-            for (i, (name, _)) in batch.iter().enumerate() {
-                let v: Vec<String> = cls[i * self.h..(i + 1) * self.h]
-                    .iter()
-                    .map(|&x| fmt_f32(x))
-                    .collect();
-                self.table
-                    .row([name.clone(), tokens.lengths[i].to_string(), v.join(",")])?;
-                *self.n += 1;
-            }
-            Ok(())
-        }
-    }
-    impl RecordSink for Batched<'_> {
-        fn start(&mut self, name: &str) -> bool {
-            if self.inner.batch.len() >= BATCH {
-                if let Err(e) = self.flush() {
-                    self.error = Some(e);
-                    return false;
-                }
-            }
-            self.inner.start(name)
-        }
-        fn bases(&mut self, bases: &[u8]) -> bool {
-            self.inner.bases(bases)
-        }
-        fn end(&mut self) -> bool {
-            true
-        }
-    }
+    let mut sink = Embedder {
+        bundle,
+        table: Table::create(opts.output.as_deref(), &EMBED_HEADER)?,
+        batch: Vec::new(),
+        written: 0,
+        error: None,
+    };
     pool.install(|| -> Result<()> {
-        let mut sink = Batched {
-            inner: Records { batch: Vec::new() },
-            bundle,
-            table: &mut table,
-            h,
-            n: &mut n,
-            error: None,
-        };
         input.stream(&mut sink)?;
         if let Some(e) = sink.error.take() {
             return Err(e);
         }
         sink.flush()
     })?;
-    table.finish()?;
-    Ok(n)
+    let written = sink.written;
+    sink.table.finish()?;
+    Ok(written)
 }

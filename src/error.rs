@@ -55,6 +55,8 @@ pub enum ModelError {
     },
     #[error("{}: {msg}", path.display())]
     Tokenizer { path: PathBuf, msg: String },
+    #[error("model directory {}: no classification head (query_vectors): a backbone can `embed` but not `{command}`", dir.display())]
+    NoHead { dir: PathBuf, command: String },
     #[error("{0}")]
     Device(String),
 }

@@ -13,7 +13,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
-use rayon::prelude::*;
 
 use crate::bundle::ModelBundle;
 use crate::call::{Call, SampleCall};
@@ -171,10 +170,11 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
     let start = Instant::now();
     let (species, calibration) = resolve_calibration(bundle, opts.species.as_deref())?;
     if !bundle.engine.has_head() {
-        bail!(
-            "model directory {}: no classification head (query_vectors): a backbone can `embed` but not `predict`",
-            bundle.dir.display()
-        );
+        return Err(crate::error::ModelError::NoHead {
+            dir: bundle.dir.clone(),
+            command: "predict".into(),
+        }
+        .into());
     }
     let n = bundle.settings.chunks;
     let len = bundle.settings.chunk_len;
@@ -318,17 +318,13 @@ fn next_batch(rx: &Receiver<GroupMsg>, want: usize) -> Vec<GroupMsg> {
     batch
 }
 
-/// Tokenizes every chunk of the batch in parallel (on the installed pool), in order.
+/// Tokenizes every chunk of the batch (in parallel on the installed pool), in order.
 fn tokenize_groups(bundle: &ModelBundle, batch: &[GroupMsg]) -> TokenBatch {
-    let seqs: Vec<&[u8]> = batch
-        .iter()
-        .flat_map(|m| m.group.chunks.iter().map(|c| c.seq.as_slice()))
-        .collect();
-    let rows: Vec<Vec<u32>> = seqs
-        .par_iter()
-        .map(|s| bundle.tokenizer.encode(s))
-        .collect();
-    TokenBatch::from_rows(&rows, bundle.tokenizer.pad_id())
+    bundle.tokenizer.batch(
+        batch
+            .iter()
+            .flat_map(|m| m.group.chunks.iter().map(|c| c.seq.as_slice())),
+    )
 }
 
 fn group_row(group: &ChunkGroup, score: &GroupScore) -> Vec<String> {

@@ -125,9 +125,11 @@ impl GenaTokenizer {
         enc.get_ids().to_vec()
     }
 
-    /// Tokenizes and pads several sequences.
+    /// Tokenizes (in parallel, on the current rayon pool) and pads several sequences, in order.
     pub fn batch<'a>(&self, seqs: impl IntoIterator<Item = &'a [u8]>) -> TokenBatch {
-        let rows: Vec<Vec<u32>> = seqs.into_iter().map(|s| self.encode(s)).collect();
+        use rayon::prelude::*;
+        let seqs: Vec<&[u8]> = seqs.into_iter().collect();
+        let rows: Vec<Vec<u32>> = seqs.par_iter().map(|s| self.encode(s)).collect();
         TokenBatch::from_rows(&rows, self.pad_id)
     }
 }

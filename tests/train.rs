@@ -98,6 +98,15 @@ fn simulate_train_calibrate_evaluate_predict() {
         .arg(&sheet)
         .assert()
         .success();
+    // A backbone without head: an error naming the directory, not a panic.
+    genosift()
+        .args(["calibrate", "-q", "--k", "2", "--repeats", "2", "-m"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/gena-tiny"))
+        .arg("--samples")
+        .arg(&sheet)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("no classification head"));
     let settings = std::fs::read_to_string(m1.join("genosift.json")).unwrap();
     assert!(
         settings.contains("\"human\"") && settings.contains("\"4\""),

@@ -278,18 +278,6 @@ impl Input {
         })
     }
 
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
-    pub fn is_gzip(&self) -> bool {
-        self.gzip
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Reads every record into `sink`.
     pub fn stream(self, sink: &mut impl RecordSink) -> Result<InputStats, InputError> {
         match self.format {
@@ -304,18 +292,7 @@ impl Input {
     }
 
     fn io_error(&self, err: io::Error) -> InputError {
-        let line = self.line();
-        if err.kind() == io::ErrorKind::UnexpectedEof && self.gzip {
-            return InputError::Format {
-                source_name: self.name.clone(),
-                what: format!("truncated gzip data (near line {line})"),
-            };
-        }
-        InputError::Io {
-            source_name: self.name.clone(),
-            line,
-            err,
-        }
+        io_error_at(&self.name, self.gzip, self.line(), err)
     }
 
     fn record_error(&self, record: &str, record_no: u64, line: u64, what: String) -> InputError {

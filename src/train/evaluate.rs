@@ -19,7 +19,6 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rayon::prelude::*;
 
 use super::metrics::{mean_sd, median, quantile};
 use super::sampler::{cumulative, load_genomes, sample_group, Genome, Kind, Reweight};
@@ -27,7 +26,6 @@ use super::sheet::{read_sheet, Sex, Split};
 use crate::bundle::ModelBundle;
 use crate::io::output::Table;
 use crate::settings::Calibration;
-use crate::tokenize::TokenBatch;
 
 /// Options shared by calibrate and evaluate.
 #[derive(Debug, Clone)]
@@ -65,16 +63,13 @@ fn score_pool(bundle: &ModelBundle, genome: &Genome, opts: &PoolOptions, seed: u
     groups
         .chunks(per_batch)
         .flat_map(|batch| {
-            let seqs: Vec<&[u8]> = batch.iter().flatten().map(Vec::as_slice).collect();
-            let rows: Vec<Vec<u32>> = seqs
-                .par_iter()
-                .map(|s| bundle.tokenizer.encode(s))
-                .collect();
-            let tokens = TokenBatch::from_rows(&rows, bundle.tokenizer.pad_id());
+            let tokens = bundle
+                .tokenizer
+                .batch(batch.iter().flatten().map(Vec::as_slice));
             bundle
                 .engine
                 .predict(&tokens, n)
-                .expect("a head is present")
+                .expect("score_split checked the head")
                 .into_iter()
                 .map(|s| s.p_female)
         })
@@ -126,6 +121,13 @@ fn score_split<'a>(
         .num_threads(opts.threads)
         .build()
         .context("cannot start the thread pool")?;
+    if !bundle.engine.has_head() {
+        return Err(crate::error::ModelError::NoHead {
+            dir: bundle.dir.clone(),
+            command: "calibrate or evaluate".into(),
+        }
+        .into());
+    }
     let chosen: Vec<&Genome> = genomes.iter().filter(|g| g.split == split).collect();
     if chosen.is_empty() {
         bail!("no genomes in the {split:?} split");

@@ -14,7 +14,6 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rayon::prelude::*;
 
 use super::metrics::roc_auc;
 use super::sampler::{
@@ -118,12 +117,11 @@ fn draw_training_group(
 }
 
 fn tokenize(tok: &GenaTokenizer, examples: &[Example]) -> TokenBatch {
-    let seqs: Vec<&[u8]> = examples
-        .iter()
-        .flat_map(|e| e.seqs.iter().map(Vec::as_slice))
-        .collect();
-    let rows: Vec<Vec<u32>> = seqs.par_iter().map(|s| tok.encode(s)).collect();
-    TokenBatch::from_rows(&rows, tok.pad_id())
+    tok.batch(
+        examples
+            .iter()
+            .flat_map(|e| e.seqs.iter().map(Vec::as_slice)),
+    )
 }
 
 /// Everything the backend-generic loop needs.
