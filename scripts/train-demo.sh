@@ -1,50 +1,71 @@
 #!/usr/bin/env bash
 # Trains the bundled demo model (test-data/models/demo) from a `genosift simulate` cohort on a CPU,
-# calibrates it, evaluates it (all chromosomes, without chrY, without chrX) and bundles two demo read
-# files. About 25 minutes on 2 cores. Everything is seeded: the same commands give the same model.
+# calibrates it (the paper's thresholds and the per-chunk Y detector), evaluates it (accuracy vs K
+# with all chromosomes, without chrY, without chrX; accuracy vs reads) and bundles demo read files.
+# About 30 minutes on 2 idle cores (training ≈ 20 of them). Everything is seeded: the same commands give the same model.
 #
 # Usage: scripts/train-demo.sh [WORK_DIR]     (default: /tmp/genosift-demo)
+# Environment: SEED (cohort seed, default 1), STEPS (default 1000), BUNDLE (1: copy the result to
+# test-data/models/demo, default 1; 0 for a check on a fresh cohort, e.g. SEED=2 BUNDLE=0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/genosift-demo}
+seed=${SEED:-1}
+steps=${STEPS:-1000}
+bundle=${BUNDLE:-1}
 out=test-data/models/demo
 mkdir -p "$work"
 cargo build --release --quiet
 g=target/release/genosift
 
 # 1. Cohort: two species (human-like Y share 0.64%, mouse-like 2.2%), 12 train / 6 valid / 6 test
-#    individuals each, 150-bp reads for the test individuals.
-[ -f "$work/sim/samples.tsv" ] || $g simulate --out "$work/sim" --seed 1 --short-reads 5000 --long-reads 20
+#    individuals each, 20,000 150-bp reads (0.5% errors) for each test individual.
+[ -f "$work/sim/samples.tsv" ] ||
+  $g simulate --out "$work/sim" --seed "$seed" --short-reads 20000 --long-reads 20
 
-# 2. Train: tiny backbone from scratch with the GENA-LM tokenizer, groups of 16 chunks of 512 bp
-#    packed with 150-bp reads (what predict is fed), the paper's group loss plus our per-chunk Y
-#    loss (weight 1), male training groups forced to hold a Y chunk, AdamW lr 5e-4 after 100
-#    warm-up steps, batch 16, up to 1200 steps, validation every 100.
-$g train --samples "$work/sim/samples.tsv" --out "$work/model" --config tiny \
-  --chunks 16 --chunk-len 512 --reads 150 --chunk-loss-weight 1 --force-y \
-  --lr 5e-4 --warmup 100 --batch 16 --grad-accum 1 --steps 1200 --eval-every 100 --patience 6 \
-  --valid-groups 96 --seed 142 --threads 2 2>&1 | tee "$work/train.log"
+# 2. Train: tiny backbone from scratch with the GENA-LM tokenizer; groups of 16 chunks of 512 bp
+#    packed with 150-bp reads (what predict is fed); the paper's group loss plus our per-chunk Y
+#    loss (weight 1) on Y-enriched groups (--y-boost 0.5: half the chunks of a male training group
+#    hold a Y read); AdamW lr 5e-4 after 100 warm-up steps, batch 16; validation every 100 steps.
+#    Training uses one thread (deterministic for a seed and thread count); a finished run in
+#    WORK_DIR (model/ and train.log) is reused.
+[ -f "$work/model/model.safetensors" ] && [ -f "$work/train.log" ] ||
+  $g train --samples "$work/sim/samples.tsv" --out "$work/model" --config tiny \
+    --chunks 16 --chunk-len 512 --reads 150 --chunk-loss-weight 1 --y-boost 0.5 \
+    --lr 5e-4 --warmup 100 --batch 16 --grad-accum 1 --steps "$steps" --eval-every 100 \
+    --patience 6 --valid-groups 96 --seed 142 --threads 1 2>&1 | tee "$work/train.log"
 
-# 3. Calibrate on the valid genomes (the paper's median rule), then evaluate on the test genomes.
-ks=5,10,25,50,100,200
-$g calibrate -m "$work/model" --samples "$work/sim/samples.tsv" --k $ks --repeats 200 -t 2
+# 3. Calibrate on the valid genomes: the paper's median thresholds for each K and the Y detector
+#    of the likelihood-ratio rule (400 groups = 6,400 chunks per genome).
+ks=1,2,5,10,25,50,100,200
+$g calibrate -m "$work/model" --samples "$work/sim/samples.tsv" --k $ks --pool 400 --repeats 200 \
+  -t 2 2>&1 | tee "$work/calibrate.log"
+
+# 4. Evaluate on the test genomes: accuracy vs K (both rules; all, no chrY, no chrX) and accuracy
+#    vs reads on their read files (both rules and the ideal Y-read detector).
 for cond in all chrY chrX; do
   extra=()
   [ "$cond" != all ] && extra=(--exclude-chrom "$cond")
-  $g evaluate -q -m "$work/model" --samples "$work/sim/samples.tsv" --k $ks --repeats 200 -t 2 \
-    "${extra[@]}" -o "$work/eval-$cond.tsv"
+  $g evaluate -q -m "$work/model" --samples "$work/sim/samples.tsv" --k $ks --pool 200 \
+    --repeats 200 -t 2 "${extra[@]}" -o "$work/eval-$cond.tsv" --plot "$work/eval-$cond.png"
 done
-{ cat "$work/eval-all.tsv"; tail -n +2 "$work/eval-chrY.tsv"; tail -n +2 "$work/eval-chrX.tsv"; } >"$work/eval.tsv"
+{ cat "$work/eval-all.tsv"; tail -n +2 "$work/eval-chrY.tsv"; tail -n +2 "$work/eval-chrX.tsv"; } >"$work/evaluation.tsv"
+$g evaluate -m "$work/model" --samples "$work/sim/samples.tsv" --k 1 \
+  --reads 50,100,200,300,500,700,1000,1500,2000,3000,5000,10000 --repeats 200 -t 2 \
+  -o "$work/reads.tsv" --plot "$work/reads.png" 2>&1 | tee "$work/reads.log"
 
-# 4. Bundle: model, evaluation, training log, demo reads (one male, one female human-like sample).
+[ "$bundle" = 1 ] || { echo "results in $work (not bundled)"; exit 0; }
+
+# 5. Bundle: model, calibration, evaluations and plots, logs, demo reads (the first 5,000 reads of
+#    one male and one female human-like test individual).
 rm -rf "$out"
 mkdir -p "$out"
 cp "$work/model"/{config.json,model.safetensors,genosift.json} "$out/"
 ln -s ../../gena-tiny/tokenizer.json "$out/tokenizer.json"
-cp "$work/eval.tsv" "$out/evaluation.tsv"
-cp "$work/train.log" "$out/train.log"
+cp "$work"/{evaluation.tsv,eval-all.png,eval-chrY.png,eval-chrX.png,reads.tsv,reads.png} "$out/"
+cp "$work"/{train.log,calibrate.log,reads.log} "$out/"
 male=$(awk -F'\t' '$2=="human" && $3=="male" && $4=="test" {print $6; exit}' "$work/sim/samples.tsv")
 female=$(awk -F'\t' '$2=="human" && $3=="female" && $4=="test" {print $6; exit}' "$work/sim/samples.tsv")
-gzip -9 -n -c "$work/sim/$male" >"$out/demo-male.fq.gz"
-gzip -9 -n -c "$work/sim/$female" >"$out/demo-female.fq.gz"
+head -n 20000 "$work/sim/$male" | gzip -9 -n >"$out/demo-male.fq.gz"
+head -n 20000 "$work/sim/$female" | gzip -9 -n >"$out/demo-female.fq.gz"
 echo "demo model in $out"

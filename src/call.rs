@@ -65,6 +65,7 @@ mod tests {
         let cal = Calibration {
             rule: "median".into(),
             thresholds: [(2, 0.5), (4, 0.7)].into_iter().collect(),
+            evidence: None,
         };
         let mut s = SampleCall::default();
         assert_eq!(s.decide(Some(&cal)), (None, Call::NoCall));

@@ -28,6 +28,8 @@ pub struct Chunk {
     pub first_offset: u64,
     /// Number of records with bases in this chunk.
     pub n_records: u32,
+    /// Names of those records, in order (for `predict --needles`).
+    pub record_names: Vec<Arc<str>>,
 }
 
 /// Streaming chunker: feed records with [`Chunker::start`], [`Chunker::push`], then
@@ -39,6 +41,7 @@ pub struct Chunker {
     bp: usize,
     first_record: Option<(Arc<str>, u64)>,
     n_records: u32,
+    record_names: Vec<Arc<str>>,
     /// Current record's name and the offset of the next base within it.
     record: Option<(Arc<str>, u64)>,
     /// Whether the current record already has bases in `buf`.
@@ -57,6 +60,7 @@ impl Chunker {
             bp: 0,
             first_record: None,
             n_records: 0,
+            record_names: Vec::new(),
             record: None,
             record_in_buf: false,
         }
@@ -73,6 +77,7 @@ impl Chunker {
             first_record,
             first_offset,
             n_records: self.n_records,
+            record_names: std::mem::take(&mut self.record_names),
         };
         self.bp = 0;
         self.n_records = 0;
@@ -103,8 +108,9 @@ impl Chunker {
                 }
                 let (name, offset) = self.record.clone().expect("push after start");
                 if self.first_record.is_none() {
-                    self.first_record = Some((name, offset));
+                    self.first_record = Some((name.clone(), offset));
                 }
+                self.record_names.push(name);
                 self.n_records += 1;
                 self.record_in_buf = true;
             }
@@ -190,6 +196,8 @@ mod tests {
         want.extend(b"GG");
         assert_eq!(out[0].seq, want);
         assert_eq!(out[0].n_records, 3);
+        let names: Vec<&str> = out[0].record_names.iter().map(|n| &**n).collect();
+        assert_eq!(names, ["r1", "r2", "r3"]);
         assert_eq!(&*out[1].first_record, "r3");
         assert_eq!(out[1].first_offset, 2);
         assert_eq!(out[1].seq, b"GGGGGGGGGG".to_vec());

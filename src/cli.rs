@@ -93,6 +93,33 @@ pub struct PredictArgs {
     /// float rounding).
     #[arg(long, default_value_t = 1, value_name = "G")]
     pub batch_groups: usize,
+
+    /// Calling rule: lr (per-chunk Y evidence as a likelihood ratio, for models calibrated with a
+    /// chunk Y detector), paper (fraction of female groups vs the calibrated threshold), or auto
+    /// (lr when the model has it, else paper).
+    #[arg(long, default_value = "auto", value_name = "RULE")]
+    pub rule: String,
+
+    /// Posterior probability an lr call must reach; below it the call is no-call.
+    #[arg(long, default_value_t = 0.99, value_name = "P")]
+    pub min_confidence: f64,
+
+    /// Stop reading as soon as the lr call reaches --min-confidence (a sequential probability
+    /// ratio test); a producer piping into genosift is then closed early.
+    #[arg(long)]
+    pub stop_when_confident: bool,
+
+    /// FASTA of the chunks with the strongest Y evidence (read names and Y logit in the header).
+    #[arg(long, value_name = "FILE")]
+    pub needles: Option<PathBuf>,
+
+    /// Chunks written to --needles.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub needles_top: usize,
+
+    /// MultiQC custom-content table of the call (name it *_mqc.tsv).
+    #[arg(long, value_name = "FILE")]
+    pub mqc: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +208,11 @@ pub struct TrainArgs {
     /// groups only).
     #[arg(long)]
     pub force_y: bool,
+    /// Y-enriched training (ours): in male training groups each chunk holds, with this
+    /// probability, a piece drawn from the Y, so the per-chunk Y loss sees many positives per
+    /// step (0: the paper's sampler).
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub y_boost: f64,
     #[arg(long, default_value_t = 142)]
     pub seed: u64,
     /// Compute threads. Default: available cores.
@@ -209,6 +241,9 @@ pub struct PoolArgs {
     /// Groups scored per genome (at least the largest K).
     #[arg(long, default_value_t = 0)]
     pub pool: usize,
+    /// Posterior the likelihood-ratio rule must reach (evaluate; as predict's).
+    #[arg(long, default_value_t = 0.99, value_name = "P")]
+    pub min_confidence: f64,
     #[arg(long, default_value_t = 143)]
     pub seed: u64,
 }
@@ -235,7 +270,11 @@ pub struct EvaluateArgs {
     /// Output table (TSV). Default: stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Plot of accuracy vs K (SVG).
+    /// Plot of accuracy vs K (or vs reads with --reads): PNG if the name ends in .png, else SVG.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Evaluate on the test samples' reads files instead (sheet column `reads`): accuracy after
+    /// N1, N2, … random reads, by rule, next to an ideal Y-read detector.
+    #[arg(long, value_name = "N1,N2,…")]
+    pub reads: Option<String>,
 }

@@ -67,6 +67,7 @@ mod tests {
             first_record: Arc::from(format!("r{i}").as_str()),
             first_offset: 0,
             n_records: 1,
+            record_names: vec![Arc::from(format!("r{i}").as_str())],
         }
     }
 

@@ -13,6 +13,7 @@ pub mod chunk;
 pub mod cli;
 pub mod embed;
 pub mod error;
+pub mod evidence;
 pub mod group;
 pub mod io;
 pub mod model;

@@ -99,6 +99,7 @@ fn pool_options(
         seed: a.seed,
         threads: threads(&a.common)?,
         reweight,
+        min_confidence: a.min_confidence,
         quiet: a.common.quiet,
     })
 }
@@ -124,12 +125,18 @@ fn run(cli: Cli) -> Result<()> {
                 calls_out: a.output.clone(),
                 groups_out: a.groups.clone(),
                 summary_out: a.summary_json.clone(),
+                mqc_out: a.mqc.clone(),
+                rule: genosift::pipeline::Rule::parse(&a.rule)?,
+                min_confidence: a.min_confidence,
+                stop_when_confident: a.stop_when_confident,
+                needles_out: a.needles.clone(),
+                needles_top: a.needles_top,
                 quiet: a.common.quiet,
             };
             let bundle = open_model(&a.common)?;
             let s = predict(&bundle, &opts)?;
             tracing::info!(
-                "{}: {} records, {} bp → {} chunks, {} groups of {} ({} chunk(s) in a final partial group dropped){}; call {} (fraction female {}, threshold {}); {:.1} s: model {:.0}%, tokenizer {:.0}%",
+                "{}: {} records, {} bp → {} chunks, {} groups of {} ({} chunk(s) in a final partial group){}; call {} by the {} rule (posterior male {}, {} Y hits in {} chunks; fraction female {}, threshold {}); {:.1} s: model {:.0}%, tokenizer {:.0}%",
                 s.sample,
                 s.n_records,
                 s.n_bp,
@@ -137,8 +144,12 @@ fn run(cli: Cli) -> Result<()> {
                 s.n_groups,
                 bundle.settings.chunks,
                 s.dropped_chunks,
-                if s.stopped_early { ", stopped at --max-groups" } else { "" },
+                if s.stopped_early { ", stopped early" } else { "" },
                 s.call.as_str(),
+                s.rule,
+                s.posterior_male.map_or("NA".into(), |p| format!("{p:.6}")),
+                s.y_hits.map_or("NA".into(), |h| h.to_string()),
+                s.chunks_scored,
                 s.fraction.map_or("NA".into(), |f| format!("{f:.4}")),
                 s.threshold.map_or("NA".into(), |t| format!("{t:.4}")),
                 s.seconds,
@@ -186,6 +197,27 @@ fn run(cli: Cli) -> Result<()> {
                 genosift::train::evaluate::parse_ablation(&a.exclude_chrom, &a.only_chrom_weight)?;
             let opts = pool_options(&a.pool, rw)?;
             let bundle = open_model(&a.pool.common)?;
+            if let Some(reads) = &a.reads {
+                use genosift::train::reads_eval as re;
+                if condition != "all" {
+                    anyhow::bail!("--reads evaluates whole reads files: no chromosome ablations");
+                }
+                let ropts = re::ReadsEvalOptions {
+                    n_reads: genosift::train::evaluate::parse_ks(reads)
+                        .map_err(|e| anyhow::anyhow!("{e:#}").context("--reads"))?,
+                    repeats: opts.repeats,
+                    seed: opts.seed,
+                    threads: opts.threads,
+                    min_confidence: opts.min_confidence,
+                    quiet: opts.quiet,
+                };
+                let rows = re::evaluate_reads(&bundle, &a.pool.samples, &ropts)?;
+                if let Some(p) = &a.plot {
+                    re::plot_reads(p, &rows)?;
+                }
+                re::write_reads_eval(a.output.as_deref(), &rows)?;
+                return Ok(());
+            }
             let rows =
                 genosift::train::evaluate::evaluate(&bundle, &a.pool.samples, &condition, &opts)?;
             if let Some(p) = &a.plot {
@@ -228,6 +260,7 @@ fn run(cli: Cli) -> Result<()> {
                 valid_groups: a.valid_groups,
                 chunk_loss_weight: a.chunk_loss_weight,
                 force_y: a.force_y,
+                y_boost: a.y_boost,
                 quiet: a.quiet,
             };
             let r = genosift::train::trainer::train(&opts)?;

@@ -17,6 +17,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use crate::bundle::ModelBundle;
 use crate::call::{Call, SampleCall};
 use crate::chunk::{Chunk, Chunker};
+use crate::evidence::EvidenceCall;
 use crate::group::{ChunkGroup, Grouper};
 use crate::io::input::{Input, InputStats, RecordSink, Source};
 use crate::io::output::{fmt_prob, Table, CALLS_HEADER, GROUPS_HEADER};
@@ -38,7 +39,39 @@ pub struct PredictOptions {
     pub groups_out: Option<PathBuf>,
     /// Run summary as JSON (counts, call, timings), for MultiQC and workflow logs.
     pub summary_out: Option<PathBuf>,
+    /// MultiQC custom-content table (`*_mqc.tsv`).
+    pub mqc_out: Option<PathBuf>,
+    pub rule: Rule,
+    /// Posterior a likelihood-ratio call must reach (else no-call).
+    pub min_confidence: f64,
+    /// Stop reading once the likelihood-ratio call is confident.
+    pub stop_when_confident: bool,
+    /// FASTA of the chunks with the strongest Y evidence.
+    pub needles_out: Option<PathBuf>,
+    pub needles_top: usize,
     pub quiet: bool,
+}
+
+/// Which calling rule `predict` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The likelihood ratio when the species' calibration has a Y detector, else the paper's.
+    Auto,
+    /// Per-chunk Y evidence summed as a likelihood ratio (`crate::evidence`).
+    Lr,
+    /// The paper's fraction of female groups vs a calibrated threshold (`crate::call`).
+    Paper,
+}
+
+impl Rule {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Rule::Auto),
+            "lr" => Ok(Rule::Lr),
+            "paper" => Ok(Rule::Paper),
+            _ => bail!("--rule {s}: expected auto, lr or paper"),
+        }
+    }
 }
 
 /// What a run read and decided (also `--summary-json`).
@@ -54,6 +87,15 @@ pub struct PredictSummary {
     #[serde(rename = "frac_female_groups")]
     pub fraction: Option<f64>,
     pub threshold: Option<f64>,
+    /// The rule that made `call`: `lr` or `paper`.
+    pub rule: &'static str,
+    /// Chunks given a Y logit (complete groups and a final partial one), Y hits among them, the
+    /// log likelihood ratio male : female and the posterior (likelihood-ratio rule only).
+    pub chunks_scored: u64,
+    pub y_hits: Option<u64>,
+    pub log_lr: Option<f64>,
+    pub posterior_male: Option<f64>,
+    pub min_confidence: f64,
     #[serde(serialize_with = "call_str")]
     pub call: Call,
     pub stopped_early: bool,
@@ -71,6 +113,8 @@ fn call_str<S: serde::Serializer>(c: &Call, s: S) -> Result<S::Ok, S::Error> {
 /// A complete group with the input position reached when it completed.
 struct GroupMsg {
     group: ChunkGroup,
+    /// The final chunks that do not fill a group: only their Y logits are used.
+    partial: bool,
     records_through: u64,
     bp_through: u64,
 }
@@ -108,6 +152,7 @@ impl GroupFeed {
                 .tx
                 .send(GroupMsg {
                     group,
+                    partial: false,
                     records_through: self.records,
                     bp_through: self.emitted_bp,
                 })
@@ -162,6 +207,141 @@ fn resolve_calibration<'a>(
     }
 }
 
+/// The Y detector when the likelihood-ratio rule applies; errors for flags it cannot honour.
+fn resolve_rule(
+    opts: &PredictOptions,
+    calibration: Option<&Calibration>,
+    bundle: &ModelBundle,
+) -> Result<Option<crate::evidence::YEvidence>> {
+    if !(opts.min_confidence > 0.5 && opts.min_confidence < 1.0) {
+        bail!(
+            "--min-confidence {}: expected a probability above 0.5 and below 1",
+            opts.min_confidence
+        );
+    }
+    let detector = calibration.and_then(|c| c.evidence.clone());
+    let lr = match (opts.rule, detector) {
+        (Rule::Paper, _) => None,
+        (_, Some(d)) if bundle.engine.has_chunk_classifier() => Some(d),
+        (Rule::Auto, _) => None,
+        (Rule::Lr, _) => bail!(
+            "--rule lr: {} has no calibrated per-chunk Y detector (train with \
+             --chunk-loss-weight > 0, then run genosift calibrate); use --rule paper",
+            bundle.dir.display()
+        ),
+    };
+    if lr.is_none() && (opts.stop_when_confident || opts.needles_out.is_some()) {
+        bail!(
+            "--stop-when-confident and --needles need the likelihood-ratio rule, and {} {}",
+            bundle.dir.display(),
+            if opts.rule == Rule::Paper {
+                "was asked for --rule paper"
+            } else {
+                "has no calibrated per-chunk Y detector"
+            }
+        );
+    }
+    Ok(lr)
+}
+
+/// The chunks with the highest Y logits (`--needles`), best first.
+struct Needles {
+    top: usize,
+    kept: Vec<Needle>,
+}
+
+struct Needle {
+    logit: f32,
+    group: u64,
+    index: usize,
+    chunk: crate::chunk::Chunk,
+}
+
+impl Needles {
+    fn new(top: usize) -> Self {
+        Self {
+            top,
+            kept: Vec::new(),
+        }
+    }
+
+    /// Keeps chunk `j` of `group` if its logit is among the `top` best so far (ties: earlier).
+    fn offer(&mut self, logit: f32, group: &ChunkGroup, j: usize) {
+        if self.top == 0 {
+            return;
+        }
+        if self.kept.len() == self.top && logit <= self.kept[self.top - 1].logit {
+            return;
+        }
+        let at = self.kept.partition_point(|k| k.logit >= logit);
+        self.kept.insert(
+            at,
+            Needle {
+                logit,
+                group: group.seq_no,
+                index: j,
+                chunk: group.chunks[j].clone(),
+            },
+        );
+        self.kept.truncate(self.top);
+    }
+
+    /// FASTA: one record per needle, separators cut out (each read piece its own line group).
+    fn write(&self, path: &std::path::Path) -> Result<()> {
+        let mut out = String::new();
+        for (rank, k) in self.kept.iter().enumerate() {
+            let group = if k.group == u64::MAX {
+                "partial".to_string()
+            } else {
+                k.group.to_string()
+            };
+            let names: Vec<&str> = k.chunk.record_names.iter().map(|n| &**n).collect();
+            out.push_str(&format!(
+                ">needle{} y_logit={:.4} group={} chunk={} records={}\n",
+                rank + 1,
+                k.logit,
+                group,
+                k.index,
+                names.join(",")
+            ));
+            for line in k.chunk.seq.chunks(80) {
+                out.push_str(std::str::from_utf8(line).unwrap_or(""));
+                out.push('\n');
+            }
+        }
+        crate::io::output::write_atomic(path, out.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// `--mqc`: a MultiQC custom-content table, one row for this sample.
+fn write_mqc(path: &std::path::Path, s: &PredictSummary) -> Result<()> {
+    let opt = |v: Option<f64>| v.map_or("NA".to_string(), fmt_prob);
+    let text = format!(
+        "# id: 'genosift'\n\
+         # section_name: 'genosift sex calls'\n\
+         # description: 'Genetic sex called from unaligned reads by genosift {}'\n\
+         # format: 'tsv'\n\
+         # plot_type: 'table'\n\
+         Sample\tcall\trule\tposterior_male\ty_hits\tchunks_scored\tfrac_female_groups\tthreshold\tn_groups\tn_records\tn_bp\n\
+         {}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        env!("CARGO_PKG_VERSION"),
+        s.sample,
+        s.call.as_str(),
+        s.rule,
+        opt(s.posterior_male),
+        s.y_hits.map_or("NA".to_string(), |h| h.to_string()),
+        s.chunks_scored,
+        opt(s.fraction),
+        opt(s.threshold),
+        s.n_groups,
+        s.n_records,
+        s.n_bp,
+    );
+    crate::io::output::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Groups per channel slot: the reader may run this many batches ahead of the model.
 const CHANNEL_BATCHES: usize = 2;
 
@@ -176,6 +356,7 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
         }
         .into());
     }
+    let lr = resolve_rule(opts, calibration, bundle)?;
     let n = bundle.settings.chunks;
     let len = bundle.settings.chunk_len;
     let input = Input::open(&opts.input)?;
@@ -212,16 +393,38 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
                     feed.chunk(last);
                 }
             }
+            let leftover = feed.grouper.leftover().to_vec();
+            let dropped_chunks = leftover.len() as u64;
+            if !stats.stopped_early && !leftover.is_empty() {
+                // The receiver may be gone (--max-groups, a confident stop): nothing to do then.
+                let _ = feed.tx.send(GroupMsg {
+                    group: ChunkGroup {
+                        seq_no: u64::MAX,
+                        chunks: leftover,
+                    },
+                    partial: true,
+                    records_through: stats.records,
+                    bp_through: feed.emitted_bp,
+                });
+            }
             Ok(ReaderEnd {
                 stats,
                 chunks: feed.chunks,
-                dropped_chunks: feed.grouper.leftover().len() as u64,
+                dropped_chunks,
             })
         })
         .context("cannot start the reader thread")?;
 
     let mut progress = Progress::new(opts.quiet, "groups");
     let mut call = SampleCall::default();
+    let mut evidence = lr.map(EvidenceCall::new);
+    let mut needles = Needles::new(if opts.needles_out.is_some() {
+        opts.needles_top
+    } else {
+        0
+    });
+    let mut chunks_scored = 0u64;
+    let mut confident = false;
     let mut model_seconds = 0.0;
     let mut tokenize_seconds = 0.0;
     let mut last_pos = (0u64, 0u64);
@@ -232,27 +435,62 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
                 return Ok(());
             }
             let want = remaining.map_or(batch_groups, |r| r.min(batch_groups as u64) as usize);
-            let batch = next_batch(&rx, want);
+            let mut batch = next_batch(&rx, want);
             if batch.is_empty() {
                 return Ok(());
             }
-            let t0 = Instant::now();
-            let tokens = tokenize_groups(bundle, &batch);
-            let t1 = Instant::now();
-            let scores = bundle.engine.predict(&tokens, n)?;
-            tokenize_seconds += (t1 - t0).as_secs_f64();
-            model_seconds += t1.elapsed().as_secs_f64();
-            for (msg, score) in batch.iter().zip(&scores) {
-                call.add(score.p_female);
-                if let Some(t) = groups_table.as_mut() {
-                    t.row(group_row(&msg.group, score))?;
+            let partial = batch
+                .last()
+                .is_some_and(|m| m.partial)
+                .then(|| batch.pop().expect("a last message"));
+            if !batch.is_empty() {
+                let t0 = Instant::now();
+                let tokens = tokenize_groups(bundle, &batch);
+                let t1 = Instant::now();
+                let scores = bundle.engine.predict(&tokens, n)?;
+                tokenize_seconds += (t1 - t0).as_secs_f64();
+                model_seconds += t1.elapsed().as_secs_f64();
+                for (msg, score) in batch.iter().zip(&scores) {
+                    call.add(score.p_female);
+                    if let Some(e) = evidence.as_mut() {
+                        for (j, &l) in score.chunk_logits.iter().enumerate() {
+                            e.add(l);
+                            needles.offer(l, &msg.group, j);
+                        }
+                    }
+                    chunks_scored += score.chunk_logits.len() as u64;
+                    if let Some(t) = groups_table.as_mut() {
+                        t.row(group_row(&msg.group, score))?;
+                    }
+                    last_pos = (msg.records_through, msg.bp_through);
                 }
+                progress.tick(
+                    call.n_groups,
+                    batch.iter().map(|m| m.group.bp() as u64).sum(),
+                );
+            }
+            if let (Some(msg), Some(e)) = (partial, evidence.as_mut()) {
+                let t0 = Instant::now();
+                let tokens = tokenize_groups(bundle, std::slice::from_ref(&msg));
+                let t1 = Instant::now();
+                let logits = bundle.engine.chunk_logits(&tokens).unwrap_or_default();
+                tokenize_seconds += (t1 - t0).as_secs_f64();
+                model_seconds += t1.elapsed().as_secs_f64();
+                for (j, &l) in logits.iter().enumerate() {
+                    e.add(l);
+                    needles.offer(l, &msg.group, j);
+                }
+                chunks_scored += logits.len() as u64;
                 last_pos = (msg.records_through, msg.bp_through);
             }
-            progress.tick(
-                call.n_groups,
-                batch.iter().map(|m| m.group.bp() as u64).sum(),
-            );
+            if opts.stop_when_confident
+                && evidence
+                    .as_ref()
+                    .is_some_and(|e| e.decide(opts.min_confidence) != Call::NoCall)
+            {
+                confident = true;
+                return Ok(());
+            }
         }
     });
     // Stop the reader (if still running) before looking at its result.
@@ -266,9 +504,14 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
 
     // Reaching --max-groups reports the input up to the last group used, whether or not the
     // reader had got further (which depends on timing): output stays deterministic.
-    let stopped_early = opts.max_groups.is_some_and(|m| call.n_groups >= m);
+    let stopped_early = confident || opts.max_groups.is_some_and(|m| call.n_groups >= m);
     let (n_records, n_bp, n_chunks, dropped) = if stopped_early {
-        (last_pos.0, last_pos.1, call.n_groups * n as u64, 0)
+        (
+            last_pos.0,
+            last_pos.1,
+            chunks_scored.max(call.n_groups * n as u64),
+            0,
+        )
     } else {
         (
             reader_end.stats.records,
@@ -277,7 +520,11 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
             reader_end.dropped_chunks,
         )
     };
-    let (threshold, decision) = call.decide(calibration);
+    let (threshold, paper_call) = call.decide(calibration);
+    let (rule, decision) = match &evidence {
+        Some(e) => ("lr", e.decide(opts.min_confidence)),
+        None => ("paper", paper_call),
+    };
     let summary = PredictSummary {
         sample: opts.sample.clone(),
         species,
@@ -288,6 +535,12 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
         dropped_chunks: dropped,
         fraction: call.fraction(),
         threshold,
+        rule,
+        chunks_scored,
+        y_hits: evidence.as_ref().map(|e| e.hits),
+        log_lr: evidence.as_ref().map(EvidenceCall::log_lr),
+        posterior_male: evidence.as_ref().map(EvidenceCall::posterior_male),
+        min_confidence: opts.min_confidence,
         call: decision,
         stopped_early,
         seconds: start.elapsed().as_secs_f64(),
@@ -299,6 +552,12 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
     }
     if let Some(p) = &opts.summary_out {
         write_summary_json(p, bundle, opts, &summary)?;
+    }
+    if let Some(p) = &opts.needles_out {
+        needles.write(p)?;
+    }
+    if let Some(p) = &opts.mqc_out {
+        write_mqc(p, &summary)?;
     }
     let mut calls = Table::create(opts.calls_out.as_deref(), &CALLS_HEADER)?;
     calls.row(calls_row(&summary))?;
@@ -365,6 +624,10 @@ fn calls_row(s: &PredictSummary) -> Vec<String> {
         s.fraction.map_or("NA".into(), fmt_prob),
         s.threshold.map_or("NA".into(), fmt_prob),
         s.call.as_str().to_string(),
+        s.posterior_male.map_or("NA".into(), fmt_prob),
+        s.chunks_scored.to_string(),
+        s.y_hits.map_or("NA".into(), |h| h.to_string()),
+        s.rule.to_string(),
     ]
 }
 

@@ -20,6 +20,9 @@ pub struct Calibration {
     /// How the thresholds were chosen (`median` as in the paper, or `quantile`).
     pub rule: String,
     pub thresholds: BTreeMap<u64, f64>,
+    /// The per-chunk Y detector of the likelihood-ratio rule, for models with a chunk classifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::evidence::YEvidence>,
 }
 
 impl Calibration {
@@ -117,6 +120,7 @@ mod tests {
         let c = Calibration {
             rule: "median".into(),
             thresholds: [(25, 0.7), (100, 0.6), (1000, 0.5)].into_iter().collect(),
+            evidence: None,
         };
         assert_eq!(c.threshold_for(10), None);
         assert_eq!(c.threshold_for(25), Some((25, 0.7)));
@@ -132,6 +136,7 @@ mod tests {
             Calibration {
                 rule: "median".into(),
                 thresholds: [(25, 0.72)].into_iter().collect(),
+                evidence: None,
             },
         );
         let text = serde_json::to_string(&s).unwrap();

@@ -55,6 +55,8 @@ fn train(sheet: &Path, out: &Path, seed: &str, threads: &str) {
             "8",
             "--chunk-loss-weight",
             "1",
+            "--y-boost",
+            "0.3",
             "--reads",
             "100",
             "--seed",
@@ -143,15 +145,60 @@ fn simulate_train_calibrate_evaluate_predict() {
         .collect();
     assert_eq!(
         rows[0],
-        "species\tk\taccuracy_mean\taccuracy_sd\tn_genomes\tcondition"
+        "species\tk\taccuracy_mean\taccuracy_sd\tn_genomes\tcondition\trule\tno_call_rate"
     );
-    assert_eq!(rows.len(), 5);
+    // The paper's rule for both species and both K; the likelihood-ratio rule too for each
+    // species whose calibration found a Y detector.
+    let detectors = settings.matches("\"evidence\"").count();
+    assert_eq!(rows.len(), 1 + 4 + 2 * detectors, "{rows:?}");
     assert!(
-        rows[1].starts_with("human\t2\t") && rows[1].ends_with("\t6\tno-chrY"),
+        rows[1].starts_with("human\t2\t") && rows[1].ends_with("\t6\tno-chrY\tpaper\t0.0000"),
         "{}",
         rows[1]
     );
     assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+
+    // Accuracy vs reads on the test samples' reads files, with a PNG plot.
+    let reads_table = dir.path().join("reads.tsv");
+    let reads_plot = dir.path().join("reads.png");
+    genosift()
+        .args(["evaluate", "-q", "--reads", "40,80", "--repeats", "5", "-m"])
+        .arg(&m1)
+        .arg("--samples")
+        .arg(&sheet)
+        .arg("-o")
+        .arg(&reads_table)
+        .arg("--plot")
+        .arg(&reads_plot)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&reads_table).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "species\tn_reads\trule\taccuracy_mean\taccuracy_sd\tno_call_rate\tn_genomes"
+    );
+    // Per species and N: paper, ideal, and lr where calibrated.
+    assert_eq!(lines.len(), 1 + 2 * 2 * 2 + 2 * detectors, "{text}");
+    assert!(text.contains("human\t40\tideal\t"), "{text}");
+    assert_eq!(&std::fs::read(&reads_plot).unwrap()[1..4], b"PNG");
+    // More reads than a file holds: an error, not a silent cap.
+    genosift()
+        .args([
+            "evaluate",
+            "-q",
+            "--reads",
+            "1000000",
+            "--repeats",
+            "2",
+            "-m",
+        ])
+        .arg(&m1)
+        .arg("--samples")
+        .arg(&sheet)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--reads 1000000 but"));
 
     // The trained directory is a model predict loads as is, with its calibration.
     let reads = std::fs::read_dir(sim.join("reads"))
@@ -162,7 +209,15 @@ fn simulate_train_calibrate_evaluate_predict() {
         })
         .unwrap();
     let out = genosift()
-        .args(["predict", "-q", "--species", "human", "-m"])
+        .args([
+            "predict",
+            "-q",
+            "--species",
+            "human",
+            "--rule",
+            "paper",
+            "-m",
+        ])
         .arg(&m1)
         .arg(&reads)
         .assert()
@@ -175,6 +230,7 @@ fn simulate_train_calibrate_evaluate_predict() {
     assert_eq!(row[1], "human");
     assert_ne!(row[6], "NA", "a calibrated threshold is used: {out}");
     assert!(["male", "female"].contains(&row[7]), "{out}");
+    assert_eq!(row[11], "paper");
     // Several species calibrated: predict without --species is an error.
     genosift()
         .args(["predict", "-q", "-m"])

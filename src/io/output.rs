@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::OutputError;
 
 /// Columns of the calls table (one row per sample).
-pub const CALLS_HEADER: [&str; 8] = [
+pub const CALLS_HEADER: [&str; 12] = [
     "sample",
     "species",
     "n_records",
@@ -17,6 +17,10 @@ pub const CALLS_HEADER: [&str; 8] = [
     "frac_female_groups",
     "threshold",
     "call",
+    "posterior_male",
+    "chunks_scored",
+    "y_hits",
+    "rule",
 ];
 
 /// Columns of the per-group table.
@@ -35,8 +39,21 @@ pub const GROUPS_HEADER: [&str; 9] = [
 /// Columns of `genosift embed`.
 pub const EMBED_HEADER: [&str; 3] = ["name", "n_tokens", "embedding"];
 
-/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
+/// Whether `path` is something other than a regular file that already exists (`/dev/null`, a
+/// FIFO, `/dev/stdout`): written in place, since renaming over it would replace it.
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename);
+/// special files (`/dev/null`, FIFOs) are written in place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if is_special(path) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all(bytes);
+    }
     let dir = parent_dir(path);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
@@ -68,6 +85,8 @@ fn parent_dir(path: &Path) -> &Path {
 
 enum Target {
     Stdout,
+    /// A special file written in place.
+    Special(PathBuf),
     File {
         tmp: tempfile::NamedTempFile,
         path: PathBuf,
@@ -87,6 +106,19 @@ impl Table {
             None => (Box::new(BufWriter::new(io::stdout())), Target::Stdout),
             Some(p) if p.as_os_str() == "-" => {
                 (Box::new(BufWriter::new(io::stdout())), Target::Stdout)
+            }
+            Some(p) if is_special(p) => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(p)
+                    .map_err(|err| OutputError::Write {
+                        path: p.to_path_buf(),
+                        err,
+                    })?;
+                (
+                    Box::new(BufWriter::new(file)),
+                    Target::Special(p.to_path_buf()),
+                )
             }
             Some(p) => {
                 let err = |err| OutputError::Write {
@@ -120,7 +152,7 @@ impl Table {
     fn map_err(&self, err: io::Error) -> OutputError {
         match &self.target {
             Target::Stdout => OutputError::from_stdout(err),
-            Target::File { path, .. } => OutputError::Write {
+            Target::Special(path) | Target::File { path, .. } => OutputError::Write {
                 path: path.clone(),
                 err,
             },

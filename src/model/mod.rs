@@ -41,6 +41,8 @@ pub struct GroupScore {
     pub scores: Vec<f32>,
     /// Softmax of `scores` over chunks, per query, same layout.
     pub attention: Vec<f32>,
+    /// Per-chunk Y logits, when the head has a chunk classifier (else empty).
+    pub chunk_logits: Vec<f32>,
 }
 
 /// Token batch → backend tensors (`ids`, float `mask`).
@@ -84,6 +86,7 @@ impl<B: Backend> Classifier<B> {
         let logits = to_vec(out.logits);
         let attn = to_vec(burn::tensor::activation::softmax(out.scores.clone(), 2));
         let scores = to_vec(out.scores);
+        let chunk = out.chunk_logits.map(to_vec);
         let w = nq * n;
         Ok((0..g)
             .map(|i| GroupScore {
@@ -91,6 +94,9 @@ impl<B: Backend> Classifier<B> {
                 p_female: probs[i],
                 scores: scores[i * w..(i + 1) * w].to_vec(),
                 attention: attn[i * w..(i + 1) * w].to_vec(),
+                chunk_logits: chunk
+                    .as_ref()
+                    .map_or(Vec::new(), |c| c[i * n..(i + 1) * n].to_vec()),
             })
             .collect())
     }
@@ -183,6 +189,21 @@ impl Engine {
 
     pub fn has_head(&self) -> bool {
         with_model!(self, m, _dev => m.head.is_some())
+    }
+
+    /// Whether the head has the per-chunk Y classifier (`train --chunk-loss-weight`).
+    pub fn has_chunk_classifier(&self) -> bool {
+        with_model!(self, m, _dev => m.head.as_ref().is_some_and(|h| h.chunk_classifier.is_some()))
+    }
+
+    /// Per-chunk Y logits of any number of chunks (no group needed), when the head has a chunk
+    /// classifier.
+    pub fn chunk_logits(&self, batch: &TokenBatch) -> Option<Vec<f32>> {
+        with_model!(self, m, dev => {
+            let classifier = m.head.as_ref()?.chunk_classifier.as_ref()?;
+            let n = batch.n_seqs();
+            Some(to_vec(classifier.forward(m.cls(batch, dev)).reshape([n])))
+        })
     }
 
     /// [CLS] vectors, `[n_seqs × hidden]` row-major.

@@ -21,9 +21,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::metrics::{mean_sd, median, quantile};
-use super::sampler::{cumulative, load_genomes, sample_group, Genome, Kind, Reweight};
+use super::sampler::{
+    cumulative, load_genomes, sample_group, Genome, Kind, Reweight, SampledChunk,
+};
 use super::sheet::{read_sheet, Sex, Split};
 use crate::bundle::ModelBundle;
+use crate::call::Call;
+use crate::evidence::{EvidenceCall, YEvidence};
 use crate::io::output::Table;
 use crate::settings::Calibration;
 
@@ -37,11 +41,27 @@ pub struct PoolOptions {
     pub seed: u64,
     pub threads: usize,
     pub reweight: Vec<Reweight>,
+    /// Posterior the likelihood-ratio rule must reach (evaluate).
+    pub min_confidence: f64,
     pub quiet: bool,
 }
 
-/// P(female) of `pool` groups of `genome`.
-fn score_pool(bundle: &ModelBundle, genome: &Genome, opts: &PoolOptions, seed: u64) -> Vec<f32> {
+/// One scored group of the pool.
+#[derive(Debug, Clone)]
+pub struct PoolGroup {
+    pub p_female: f32,
+    /// Per-chunk Y logits (empty without a chunk classifier) and whether each chunk holds Y.
+    pub chunk_logits: Vec<f32>,
+    pub chunk_y: Vec<bool>,
+}
+
+/// `pool` groups of `genome`, scored.
+fn score_pool(
+    bundle: &ModelBundle,
+    genome: &Genome,
+    opts: &PoolOptions,
+    seed: u64,
+) -> Vec<PoolGroup> {
     let n = bundle.settings.chunks;
     let len = bundle.settings.chunk_len;
     let reads = bundle.settings.read_len;
@@ -51,13 +71,8 @@ fn score_pool(bundle: &ModelBundle, genome: &Genome, opts: &PoolOptions, seed: u
         .pool
         .max(opts.ks.iter().copied().max().unwrap_or(1) as usize);
     // Sample every group first (sequential RNG: reproducible), then score in batches.
-    let groups: Vec<Vec<Vec<u8>>> = (0..pool)
-        .map(|_| {
-            sample_group(genome, &cum, n, len, reads, &mut rng)
-                .into_iter()
-                .map(|c| c.seq)
-                .collect()
-        })
+    let groups: Vec<Vec<SampledChunk>> = (0..pool)
+        .map(|_| sample_group(genome, &cum, n, len, reads, &mut rng))
         .collect();
     let per_batch = 4;
     groups
@@ -65,20 +80,27 @@ fn score_pool(bundle: &ModelBundle, genome: &Genome, opts: &PoolOptions, seed: u
         .flat_map(|batch| {
             let tokens = bundle
                 .tokenizer
-                .batch(batch.iter().flatten().map(Vec::as_slice));
-            bundle
+                .batch(batch.iter().flatten().map(|c| c.seq.as_slice()));
+            let scores = bundle
                 .engine
                 .predict(&tokens, n)
-                .expect("score_split checked the head")
-                .into_iter()
-                .map(|s| s.p_female)
+                .expect("score_split checked the head");
+            batch
+                .iter()
+                .zip(scores)
+                .map(|(g, s)| PoolGroup {
+                    p_female: s.p_female,
+                    chunk_logits: s.chunk_logits,
+                    chunk_y: g.iter().map(|c| c.has_y).collect(),
+                })
+                .collect::<Vec<_>>()
         })
         .collect()
 }
 
 /// For each K: `repeats` fractions of P(female) > 0.5 among K draws with replacement.
 pub fn resampled_fractions(
-    pool: &[f32],
+    pool: &[PoolGroup],
     ks: &[u64],
     repeats: usize,
     rng: &mut StdRng,
@@ -88,7 +110,7 @@ pub fn resampled_fractions(
             (0..repeats)
                 .map(|_| {
                     let hits = (0..k)
-                        .filter(|_| pool[rng.random_range(0..pool.len())] > 0.5)
+                        .filter(|_| pool[rng.random_range(0..pool.len())].p_female > 0.5)
                         .count();
                     hits as f64 / k as f64
                 })
@@ -108,7 +130,7 @@ pub fn threshold(rule: &str, fractions: &[f64], male_share: f64) -> Option<f64> 
 
 struct Scored<'a> {
     genome: &'a Genome,
-    pool: Vec<f32>,
+    pool: Vec<PoolGroup>,
 }
 
 fn score_split<'a>(
@@ -145,7 +167,8 @@ fn score_split<'a>(
                 g.sex,
                 scores.len(),
                 t.elapsed().as_secs_f64(),
-                100.0 * scores.iter().filter(|&&p| p > 0.5).count() as f64 / scores.len() as f64
+                100.0 * scores.iter().filter(|p| p.p_female > 0.5).count() as f64
+                    / scores.len() as f64
             );
         }
         out.push(Scored {
@@ -156,10 +179,12 @@ fn score_split<'a>(
     Ok(out)
 }
 
-/// One genome's resampled fractions: `[k][repeat]`.
+/// One genome's resampled fractions `[k][repeat]`, and with a Y detector its resampled
+/// likelihood-ratio calls `[k][repeat]`.
 struct Resampled {
     sex: Sex,
     fractions: Vec<Vec<f64>>,
+    pool: Vec<PoolGroup>,
 }
 
 /// Loads the `split` genomes of the sheet, scores their pools and resamples them, by species.
@@ -184,6 +209,7 @@ fn resample_split(
             .push(Resampled {
                 sex: s.genome.sex,
                 fractions: resampled_fractions(&s.pool, &opts.ks, opts.repeats, &mut rng),
+                pool: s.pool.clone(),
             });
     }
     Ok(by_species)
@@ -214,11 +240,30 @@ pub fn calibrate(
             let t = threshold(rule, &all, male_share).expect("fractions present");
             thresholds.insert(k, t);
         }
+        let evidence = fit_evidence(&set);
+        if !opts.quiet {
+            match &evidence {
+                Some(e) => tracing::info!(
+                    "{species}: Y detector: logit > {:.3}; hit rate {:.5} in male chunks ({:.2}% hold Y, sensitivity {:.3}), {:.6} in female chunks (false-Y rate); ≈ {:.0} chunks for a 0.99 call",
+                    e.logit_threshold,
+                    e.p_hit_male,
+                    100.0 * e.y_chunk_share,
+                    e.sensitivity,
+                    e.p_hit_female,
+                    e.chunks_for(0.99)
+                ),
+                None if bundle.engine.has_chunk_classifier() => tracing::warn!(
+                    "{species}: the chunk Y logits do not separate the sexes: no likelihood-ratio rule"
+                ),
+                None => {}
+            }
+        }
         result.insert(
             species,
             Calibration {
                 rule: rule.to_string(),
                 thresholds,
+                evidence,
             },
         );
     }
@@ -227,6 +272,48 @@ pub fn calibrate(
     }
     bundle.settings.save(model_dir)?;
     Ok(result)
+}
+
+/// The Y detector from one species' validation pools (chunks of male vs female genomes).
+fn fit_evidence(set: &[Resampled]) -> Option<YEvidence> {
+    let mut male = Vec::new();
+    let mut female = Vec::new();
+    for g in set {
+        for p in &g.pool {
+            match g.sex {
+                Sex::Male => male.extend(
+                    p.chunk_logits
+                        .iter()
+                        .copied()
+                        .zip(p.chunk_y.iter().copied()),
+                ),
+                Sex::Female => female.extend(p.chunk_logits.iter().copied()),
+            }
+        }
+    }
+    YEvidence::fit(&male, &female)
+}
+
+/// Likelihood-ratio calls for `repeats` resamples of K groups (with replacement) from `pool`.
+fn resampled_lr_calls(
+    pool: &[PoolGroup],
+    evidence: &YEvidence,
+    k: u64,
+    repeats: usize,
+    min_confidence: f64,
+    rng: &mut StdRng,
+) -> Vec<Call> {
+    (0..repeats)
+        .map(|_| {
+            let mut e = EvidenceCall::new(evidence.clone());
+            for _ in 0..k {
+                for &l in &pool[rng.random_range(0..pool.len())].chunk_logits {
+                    e.add(l);
+                }
+            }
+            e.decide(min_confidence)
+        })
+        .collect()
 }
 
 /// One row of the evaluation table.
@@ -238,6 +325,10 @@ pub struct EvalRow {
     pub accuracy_sd: f64,
     pub n_genomes: usize,
     pub condition: String,
+    /// `paper` or `lr`.
+    pub rule: String,
+    /// Mean share of no-calls (counted as not correct in the accuracy).
+    pub no_call_rate: f64,
 }
 
 /// Accuracy vs K on the `test` genomes with the model's calibrated thresholds.
@@ -276,19 +367,68 @@ pub fn evaluate(
                 accuracy_sd: sd,
                 n_genomes: set.len(),
                 condition: condition.to_string(),
+                rule: "paper".into(),
+                no_call_rate: 0.0,
+            });
+        }
+        let Some(ev) = cal.evidence.as_ref() else {
+            continue;
+        };
+        let mut rng = StdRng::seed_from_u64(opts.seed ^ 0x5eed);
+        for &k in &opts.ks {
+            let calls: Vec<Vec<Call>> = set
+                .iter()
+                .map(|g| {
+                    resampled_lr_calls(&g.pool, ev, k, opts.repeats, opts.min_confidence, &mut rng)
+                })
+                .collect();
+            let acc: Vec<f64> = (0..opts.repeats)
+                .map(|r| {
+                    let correct = set
+                        .iter()
+                        .zip(&calls)
+                        .filter(|(g, c)| c[r] == expected_call(g.sex))
+                        .count();
+                    correct as f64 / set.len() as f64
+                })
+                .collect();
+            let no_calls = calls
+                .iter()
+                .flatten()
+                .filter(|&&c| c == Call::NoCall)
+                .count();
+            let (m, sd) = mean_sd(&acc);
+            out.push(EvalRow {
+                species: species.clone(),
+                k,
+                accuracy_mean: m,
+                accuracy_sd: sd,
+                n_genomes: set.len(),
+                condition: condition.to_string(),
+                rule: "lr".into(),
+                no_call_rate: no_calls as f64 / (set.len() * opts.repeats) as f64,
             });
         }
     }
     Ok(out)
 }
 
-pub const EVAL_HEADER: [&str; 6] = [
+pub fn expected_call(sex: Sex) -> Call {
+    match sex {
+        Sex::Male => Call::Male,
+        Sex::Female => Call::Female,
+    }
+}
+
+pub const EVAL_HEADER: [&str; 8] = [
     "species",
     "k",
     "accuracy_mean",
     "accuracy_sd",
     "n_genomes",
     "condition",
+    "rule",
+    "no_call_rate",
 ];
 
 pub fn write_eval(path: Option<&Path>, rows: &[EvalRow]) -> Result<()> {
@@ -301,6 +441,8 @@ pub fn write_eval(path: Option<&Path>, rows: &[EvalRow]) -> Result<()> {
             format!("{:.4}", r.accuracy_sd),
             r.n_genomes.to_string(),
             r.condition.clone(),
+            r.rule.clone(),
+            format!("{:.4}", r.no_call_rate),
         ])?;
     }
     t.finish()?;
@@ -379,7 +521,12 @@ mod tests {
 
     #[test]
     fn resampling_is_with_replacement_and_seeded() {
-        let pool = [0.9f32, 0.1];
+        let g = |p| PoolGroup {
+            p_female: p,
+            chunk_logits: vec![],
+            chunk_y: vec![],
+        };
+        let pool = [g(0.9f32), g(0.1)];
         let mut a = StdRng::seed_from_u64(1);
         let mut b = StdRng::seed_from_u64(1);
         let fa = resampled_fractions(&pool, &[1, 1000], 50, &mut a);

@@ -3,6 +3,7 @@
 pub mod evaluate;
 pub mod metrics;
 pub mod plot;
+pub mod reads_eval;
 pub mod sampler;
 pub mod sheet;
 pub mod simulate;

@@ -1,72 +1,182 @@
-//! Accuracy vs K as the paper's Figure 3: one line per species and condition, a band of ±1 SD over
-//! the resamples, K on a log axis. SVG (plotters' SVG backend needs no font library).
+//! Accuracy curves: accuracy vs K as the paper's Figure 3 (one line per species, condition and
+//! rule, a band of ±1 SD over the resamples, log x axis), and accuracy vs reads (the headline
+//! figure of `evaluate --reads`). The file name picks the format: `.png` (bitmap, text drawn with
+//! the bundled DejaVu Sans), anything else SVG.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Once;
 
 use anyhow::{Context, Result};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::evaluate::EvalRow;
 
+/// One line of a plot: `(x, mean, sd)` points in x order.
+pub type Series = Vec<(f64, f64, f64)>;
+
+/// A plot's texts.
+pub struct Labels<'a> {
+    pub title: &'a str,
+    pub x: &'a str,
+    pub y: &'a str,
+}
+
+/// Accuracy vs K from `evaluate`'s rows.
 pub fn accuracy_vs_k(path: &Path, rows: &[EvalRow]) -> Result<()> {
-    let mut series: BTreeMap<(String, String), Vec<&EvalRow>> = BTreeMap::new();
+    let mut series: BTreeMap<String, Series> = BTreeMap::new();
     for r in rows {
         series
-            .entry((r.species.clone(), r.condition.clone()))
+            .entry(format!("{} ({}, {} rule)", r.species, r.condition, r.rule))
             .or_default()
-            .push(r);
+            .push((r.k as f64, r.accuracy_mean, r.accuracy_sd));
     }
-    let kmin = rows.iter().map(|r| r.k).min().unwrap_or(1).max(1) as f64;
-    let kmax = rows.iter().map(|r| r.k).max().unwrap_or(10).max(2) as f64;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 460)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Sex-call accuracy vs K (groups per sample)",
-                ("sans-serif", 20),
-            )
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d((kmin..kmax).log_scale(), 0.0f64..1.02)?;
-        chart
-            .configure_mesh()
-            .x_desc("K (groups of N chunks)")
-            .y_desc("accuracy (mean ± SD over resamples)")
-            .draw()?;
-        for (i, ((species, condition), pts)) in series.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let band: Vec<(f64, f64)> = pts
-                .iter()
-                .map(|r| (r.k as f64, (r.accuracy_mean + r.accuracy_sd).min(1.02)))
-                .chain(
-                    pts.iter()
-                        .rev()
-                        .map(|r| (r.k as f64, (r.accuracy_mean - r.accuracy_sd).max(0.0))),
-                )
-                .collect();
-            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.15))))?;
-            chart
-                .draw_series(LineSeries::new(
-                    pts.iter().map(|r| (r.k as f64, r.accuracy_mean)),
-                    color.stroke_width(2),
-                ))?
-                .label(format!("{species} ({condition})"))
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
-                });
+    accuracy_curves(
+        path,
+        &series,
+        &Labels {
+            title: "Sex-call accuracy vs K (groups per sample)",
+            x: "K (groups of N chunks)",
+            y: "accuracy (mean ± SD over resamples)",
+        },
+    )
+}
+
+static FONT: Once = Once::new();
+
+/// Draws the series to `path` (PNG or SVG by extension).
+pub fn accuracy_curves(
+    path: &Path,
+    series: &BTreeMap<String, Series>,
+    labels: &Labels,
+) -> Result<()> {
+    let size = (760, 480);
+    let png = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    // Both backends measure text with this font (the SVG's text stays text).
+    FONT.call_once(|| {
+        // The font is valid (tests draw with it): a failure here would surface as a plot error.
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            include_bytes!("../../assets/fonts/DejaVuSans.ttf"),
+        );
+    });
+    if png {
+        // plotters' encoder writes a file: draw into a temporary PNG beside the target, then
+        // rename it, so the plot is complete or absent.
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".genosift-plot-")
+            .suffix(".png")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        {
+            let root = BitMapBackend::new(tmp.path(), size).into_drawing_area();
+            draw(&root, series, labels)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
-        root.present()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+        }
+        tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+    } else {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            draw(&root, series, labels)?;
+        }
+        crate::io::output::write_atomic(path, svg.as_bytes())
     }
-    crate::io::output::write_atomic(path, svg.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
+    .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &BTreeMap<String, Series>,
+    labels: &Labels,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let xs = series.values().flatten().map(|p| p.0);
+    let xmin = xs.clone().fold(f64::INFINITY, f64::min).max(1.0);
+    let xmax = xs.fold(1.0f64, f64::max).max(xmin * 2.0);
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(labels.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d((xmin..xmax).log_scale(), 0.0f64..1.02)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(labels.x)
+        .y_desc(labels.y)
+        .draw()
+        .map_err(err)?;
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let band: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|&(x, m, sd)| (x, (m + sd).min(1.02)))
+            .chain(pts.iter().rev().map(|&(x, m, sd)| (x, (m - sd).max(0.0))))
+            .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, color.mix(0.15))))
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                pts.iter().map(|&(x, m, _)| (x, m)),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_and_svg_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = BTreeMap::new();
+        s.insert(
+            "human".to_string(),
+            vec![(10.0, 0.6, 0.1), (100.0, 0.9, 0.05), (1000.0, 1.0, 0.0)],
+        );
+        let labels = Labels {
+            title: "t",
+            x: "x",
+            y: "y",
+        };
+        let png = dir.path().join("a.png");
+        accuracy_curves(&png, &s, &labels).unwrap();
+        let bytes = std::fs::read(&png).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        let svg = dir.path().join("a.svg");
+        accuracy_curves(&svg, &s, &labels).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.starts_with("<svg") && text.contains("human"));
+    }
 }

@@ -8,6 +8,8 @@
 //! Read-like mode (`reads = Some(len)`): each chunk packs independent `len`-bp substrings, each from
 //! a chromosome drawn by weight and from either strand, joined by 10 N as `predict` joins reads.
 
+use std::collections::HashSet;
+
 use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -54,6 +56,30 @@ pub struct Genome {
     pub sex: Sex,
     pub split: Split,
     pub chroms: Vec<Chrom>,
+    /// Canonical 32-mers of the X, for genomes with a Y: a Y piece whose k-mers are in the X is
+    /// X–Y shared sequence (the pseudoautosomal regions), not male-specific.
+    x_kmers: Option<HashSet<u64>>,
+}
+
+/// k-mer length of the X–Y shared-sequence test.
+const K: usize = 32;
+
+/// 2-bit code of a k-mer and of its reverse complement, the smaller of the two; `None` with a
+/// base other than ACGT.
+fn canonical_kmer(seq: &[u8]) -> Option<u64> {
+    let (mut fwd, mut rev) = (0u64, 0u64);
+    for (i, &b) in seq.iter().enumerate() {
+        let c = match b {
+            b'A' => 0,
+            b'C' => 1,
+            b'G' => 2,
+            b'T' => 3,
+            _ => return None,
+        };
+        fwd = (fwd << 2) | c;
+        rev |= (3 - c) << (2 * i);
+    }
+    Some(fwd.min(rev))
 }
 
 impl Genome {
@@ -88,13 +114,39 @@ impl Genome {
                 row.line
             );
         }
+        let x_kmers = chroms.iter().any(|c| c.kind == Kind::Y).then(|| {
+            chroms
+                .iter()
+                .filter(|c| c.kind == Kind::X)
+                .flat_map(|c| c.seq.windows(K).filter_map(canonical_kmer))
+                .collect()
+        });
         Ok(Self {
             sample: row.sample.clone(),
             species: row.species.clone(),
             sex: row.sex,
             split: row.split,
             chroms,
+            x_kmers,
         })
+    }
+
+    /// Whether a piece of this genome's Y is male-specific: fewer than two of its first, middle
+    /// and last 32-mers occur in the X (the PARs are identical to the X up to SNPs; gametologs,
+    /// 8–15% diverged, share few 32-mers).
+    pub fn y_specific(&self, piece: &[u8]) -> bool {
+        let Some(x) = &self.x_kmers else {
+            return true;
+        };
+        if piece.len() < K {
+            return true;
+        }
+        let last = piece.len() - K;
+        let shared = [0, last / 2, last]
+            .iter()
+            .filter(|&&at| canonical_kmer(&piece[at..at + K]).is_some_and(|k| x.contains(&k)))
+            .count();
+        shared < 2
     }
 
     pub fn has_y(&self) -> bool {
@@ -117,7 +169,8 @@ pub struct SampledChunk {
     pub seq: Vec<u8>,
     /// Kind of the chromosome (of the first piece, in read mode).
     pub kind: Kind,
-    /// Whether any piece came from the Y.
+    /// Whether any piece came from the male-specific Y (Y sequence not shared with the X: the
+    /// PARs, which females carry too, do not count).
     pub has_y: bool,
 }
 
@@ -164,45 +217,119 @@ pub fn sample_group(
     rng: &mut StdRng,
 ) -> Vec<SampledChunk> {
     (0..n)
-        .map(|_| match reads {
-            None => {
-                let c = &genome.chroms[draw_chrom(cum, rng)];
-                SampledChunk {
-                    seq: substring(&c.seq, len, rng),
-                    kind: c.kind,
-                    has_y: c.kind == Kind::Y,
-                }
-            }
-            Some(read_len) => {
-                let mut seq = Vec::with_capacity(len);
-                let mut first = None;
-                let mut has_y = false;
-                while seq.len() + read_len <= len || seq.is_empty() {
-                    if !seq.is_empty() {
-                        seq.extend(std::iter::repeat_n(b'N', SEPARATOR_LEN));
-                    }
-                    let c = &genome.chroms[draw_chrom(cum, rng)];
-                    first.get_or_insert(c.kind);
-                    has_y |= c.kind == Kind::Y;
-                    let mut r = substring(&c.seq, read_len, rng);
-                    if rng.random_bool(0.5) {
-                        r = crate::train::simulate::revcomp(&r);
-                    }
-                    let room = len - seq.len();
-                    r.truncate(room);
-                    seq.extend_from_slice(&r);
-                    if seq.len() + SEPARATOR_LEN + 1 > len {
-                        break;
-                    }
-                }
-                SampledChunk {
-                    seq,
-                    kind: first.unwrap_or(Kind::Autosome),
-                    has_y,
-                }
-            }
+        .map(|_| sample_chunk(genome, cum, len, reads, None, rng))
+        .collect()
+}
+
+/// Samples a group in which each chunk of a genome with a Y holds, with probability `y_rate`, a
+/// piece drawn from the Y (one of its reads in read mode, the whole chunk otherwise). `y_rate` 0 is
+/// the paper's sampler and draws nothing extra from `rng`. The Y-enriched training of
+/// `train --y-boost`: it shows the per-chunk Y classifier many more positives per step.
+pub fn sample_group_boosted(
+    genome: &Genome,
+    cum: &[f64],
+    n: usize,
+    len: usize,
+    reads: Option<usize>,
+    y_rate: f64,
+    rng: &mut StdRng,
+) -> Vec<SampledChunk> {
+    let y_cum = (y_rate > 0.0 && genome.has_y()).then(|| y_only(genome, cum));
+    (0..n)
+        .map(|_| {
+            let force = match &y_cum {
+                Some(yc) if rng.random_bool(y_rate.min(1.0)) => Some(yc.as_slice()),
+                _ => None,
+            };
+            sample_chunk(genome, cum, len, reads, force, rng)
         })
         .collect()
+}
+
+/// Cumulative weights with every chromosome but the Y at weight 0.
+fn y_only(genome: &Genome, cum: &[f64]) -> Vec<f64> {
+    let mut acc = 0.0;
+    let mut prev = 0.0;
+    genome
+        .chroms
+        .iter()
+        .zip(cum)
+        .map(|(c, &x)| {
+            if c.kind == Kind::Y {
+                acc += x - prev;
+            }
+            prev = x;
+            acc
+        })
+        .collect()
+}
+
+/// One chunk; `first_from` (cumulative weights) draws the chromosome of one piece: the whole
+/// chunk, or in read mode one read slot chosen at random.
+fn sample_chunk(
+    genome: &Genome,
+    cum: &[f64],
+    len: usize,
+    reads: Option<usize>,
+    first_from: Option<&[f64]>,
+    rng: &mut StdRng,
+) -> SampledChunk {
+    let pick = |forced: bool, rng: &mut StdRng| {
+        let from = if forced {
+            first_from.unwrap_or(cum)
+        } else {
+            cum
+        };
+        &genome.chroms[draw_chrom(from, rng)]
+    };
+    match reads {
+        None => {
+            let c = pick(true, rng);
+            let seq = substring(&c.seq, len, rng);
+            SampledChunk {
+                has_y: c.kind == Kind::Y && genome.y_specific(&seq),
+                seq,
+                kind: c.kind,
+            }
+        }
+        Some(read_len) => {
+            let mut seq = Vec::with_capacity(len);
+            let mut first = None;
+            let mut has_y = false;
+            // The forced piece goes to a random one of the chunk's read slots, so that a model
+            // cannot learn where in a chunk to look.
+            let slots = ((len + SEPARATOR_LEN) / (read_len + SEPARATOR_LEN)).max(1);
+            let forced_slot = match first_from {
+                Some(_) => rng.random_range(0..slots),
+                None => usize::MAX,
+            };
+            let mut slot = 0;
+            while seq.len() + read_len <= len || seq.is_empty() {
+                if !seq.is_empty() {
+                    seq.extend(std::iter::repeat_n(b'N', SEPARATOR_LEN));
+                }
+                let c = pick(slot == forced_slot, rng);
+                slot += 1;
+                first.get_or_insert(c.kind);
+                let mut r = substring(&c.seq, read_len, rng);
+                has_y |= c.kind == Kind::Y && genome.y_specific(&r);
+                if rng.random_bool(0.5) {
+                    r = crate::train::simulate::revcomp(&r);
+                }
+                let room = len - seq.len();
+                r.truncate(room);
+                seq.extend_from_slice(&r);
+                if seq.len() + SEPARATOR_LEN + 1 > len {
+                    break;
+                }
+            }
+            SampledChunk {
+                seq,
+                kind: first.unwrap_or(Kind::Autosome),
+                has_y,
+            }
+        }
+    }
 }
 
 /// Samples a group, redrawing until it holds a Y chunk when `force_y` and the genome has a Y
@@ -265,6 +392,7 @@ mod tests {
             sex,
             split: Split::Train,
             chroms,
+            x_kmers: None,
         }
     }
 
@@ -320,6 +448,67 @@ mod tests {
         let cum = cumulative(&f, &[]);
         let grp = sample_group_forced(&f, &cum, 4, 500, None, true, &mut rng);
         assert!(grp.iter().all(|c| c.kind != Kind::Y));
+    }
+
+    #[test]
+    fn y_boost_enriches_y_chunks_in_males_only() {
+        let m = genome(Sex::Male, false);
+        let cum = cumulative(&m, &[]);
+        let mut rng = StdRng::seed_from_u64(5);
+        let n = 4000;
+        let count = |g: &[SampledChunk]| g.iter().filter(|c| c.has_y).count();
+        let plain = count(&sample_group(&m, &cum, n, 100, None, &mut rng));
+        let boosted = count(&sample_group_boosted(&m, &cum, n, 100, None, 0.5, &mut rng));
+        // Natural Y share 1000/14000 = 7.1%; boosted 0.5 + 0.5 × 7.1% = 53.6%. 4-SD tolerances.
+        for (k, p) in [
+            (plain, 1000.0 / 14000.0),
+            (boosted, 0.5 + 0.5 * 1000.0 / 14000.0),
+        ] {
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            assert!(
+                (k as f64 - n as f64 * p).abs() < 4.0 * sd,
+                "{k} vs {}",
+                n as f64 * p
+            );
+        }
+        let f = genome(Sex::Female, false);
+        let cum = cumulative(&f, &[]);
+        assert_eq!(
+            count(&sample_group_boosted(
+                &f,
+                &cum,
+                n,
+                100,
+                Some(30),
+                0.5,
+                &mut rng
+            )),
+            0
+        );
+    }
+
+    #[test]
+    fn par_pieces_are_not_male_specific() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let x: Vec<u8> = (0..2000).map(|_| b"ACGT"[rng.random_range(0..4)]).collect();
+        let own: Vec<u8> = (0..2000).map(|_| b"ACGT"[rng.random_range(0..4)]).collect();
+        // Y = the X's first 500 bp (a PAR) then Y-only sequence.
+        let y: Vec<u8> = x[..500].iter().chain(&own[500..]).copied().collect();
+        let mut g = genome(Sex::Male, false);
+        g.chroms[2].seq = x.clone();
+        g.chroms[3].seq = y.clone();
+        g.x_kmers = Some(
+            x.windows(K)
+                .filter_map(canonical_kmer)
+                .collect::<HashSet<u64>>(),
+        );
+        assert!(!g.y_specific(&y[100..250]), "PAR");
+        assert!(
+            !g.y_specific(&crate::train::simulate::revcomp(&y[100..250])),
+            "PAR, other strand"
+        );
+        assert!(g.y_specific(&y[1000..1150]), "Y-only");
+        assert_eq!(canonical_kmer(b"NACGTACGTACGTACGTACGTACGTACGTACG"), None);
     }
 
     #[test]

@@ -1,0 +1,261 @@
+//! The bundled demo model (test-data/models/demo, made by scripts/train-demo.sh) on its demo reads:
+//! the likelihood-ratio call, the sequential stop, needles, no-call on too little input, the
+//! paper's rule beside it, and the MultiQC table.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+
+fn demo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("test-data/models/demo")
+        .join(p)
+}
+
+fn genosift() -> Command {
+    Command::cargo_bin("genosift").unwrap()
+}
+
+/// The calls row as column name → value.
+fn calls(stdout: &[u8]) -> std::collections::HashMap<String, String> {
+    let text = String::from_utf8(stdout.to_vec()).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let row: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    assert_eq!(header.len(), row.len());
+    header
+        .into_iter()
+        .zip(row)
+        .map(|(h, v)| (h.to_string(), v.to_string()))
+        .collect()
+}
+
+fn predict(reads: &Path, extra: &[&str]) -> std::collections::HashMap<String, String> {
+    let out = genosift()
+        .args(["predict", "-q", "-t", "2", "--species", "human", "-m"])
+        .arg(demo(""))
+        .arg(reads)
+        .args(extra)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    calls(&out)
+}
+
+/// Decompressed lines of a demo read file.
+fn fastq_lines(name: &str) -> Vec<String> {
+    let f = std::fs::File::open(demo(name)).unwrap();
+    let mut text = String::new();
+    gunzip(f, &mut text);
+    text.lines().map(str::to_string).collect()
+}
+
+/// gunzip through the system's gzip (the test needs no gzip crate of its own).
+fn gunzip(f: std::fs::File, out: &mut String) {
+    let mut child = StdCommand::new("gzip")
+        .arg("-dc")
+        .stdin(f)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdout.take().unwrap().read_to_string(out).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn demo_reads_are_called_with_confidence() {
+    for (file, sex) in [("demo-male.fq.gz", "male"), ("demo-female.fq.gz", "female")] {
+        let c = predict(&demo(file), &[]);
+        assert_eq!(c["rule"], "lr");
+        assert_eq!(c["call"], sex, "{file}: {c:?}");
+        let p: f64 = c["posterior_male"].parse().unwrap();
+        assert!(if sex == "male" { p >= 0.99 } else { p <= 0.01 }, "{c:?}");
+        // The paper's rule is still there.
+        let paper = predict(&demo(file), &["--rule", "paper"]);
+        assert_eq!(paper["rule"], "paper");
+        assert_eq!(paper["posterior_male"], "NA");
+        assert!(["male", "female"].contains(&paper["call"].as_str()));
+    }
+}
+
+#[test]
+fn stop_when_confident_reads_less_and_keeps_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("s.json");
+    for (file, sex) in [("demo-male.fq.gz", "male"), ("demo-female.fq.gz", "female")] {
+        let all = predict(&demo(file), &[]);
+        let early = predict(
+            &demo(file),
+            &[
+                "--stop-when-confident",
+                "--summary-json",
+                json.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(early["call"], sex);
+        let n_all: u64 = all["n_records"].parse().unwrap();
+        let n_early: u64 = early["n_records"].parse().unwrap();
+        assert!(n_early < n_all, "{n_early} vs {n_all}");
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(s["summary"]["stopped_early"], true);
+        assert!(s["summary"]["posterior_male"].is_number());
+    }
+}
+
+#[test]
+fn a_producer_is_closed_early_and_nothing_is_said_about_it() {
+    // An endless-looking stream on stdin (the male reads 50 times): genosift stops once
+    // confident, exits 0, the writer sees a closed pipe, stderr stays empty.
+    let lines = fastq_lines("demo-male.fq.gz");
+    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_genosift"))
+        .args([
+            "predict",
+            "-q",
+            "-t",
+            "2",
+            "--species",
+            "human",
+            "--stop-when-confident",
+            "-m",
+        ])
+        .arg(demo(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut written = 0usize;
+        for round in 0..50 {
+            for (i, l) in lines.iter().enumerate() {
+                // Unique names per round.
+                let l = if i % 4 == 0 {
+                    format!("{l}_{round}")
+                } else {
+                    l.clone()
+                };
+                if writeln!(stdin, "{l}").is_err() {
+                    return (written, true);
+                }
+            }
+            written += 1;
+        }
+        (written, false)
+    });
+    let out = child.wait_with_output().unwrap();
+    let (_rounds, closed) = writer.join().unwrap();
+    assert!(out.status.success());
+    assert!(closed, "genosift read the whole stream");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(calls(&out.stdout)["call"], "male");
+}
+
+#[test]
+fn too_few_reads_give_no_call() {
+    // 20 reads: far too little Y evidence either way.
+    let lines = fastq_lines("demo-male.fq.gz");
+    let input = lines[..80].join("\n") + "\n";
+    let out = genosift()
+        .args(["predict", "-q", "--species", "human", "-m"])
+        .arg(demo(""))
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let c = calls(&out);
+    assert_eq!(c["call"], "no-call", "{c:?}");
+    assert_eq!(c["n_groups"], "0");
+    assert_ne!(
+        c["chunks_scored"], "0",
+        "a partial group's chunks are scored"
+    );
+}
+
+#[test]
+fn needles_name_real_reads_and_mqc_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let needles = dir.path().join("needles.fa");
+    let mqc = dir.path().join("demo_mqc.tsv");
+    predict(
+        &demo("demo-male.fq.gz"),
+        &[
+            "--needles",
+            needles.to_str().unwrap(),
+            "--needles-top",
+            "5",
+            "--mqc",
+            mqc.to_str().unwrap(),
+        ],
+    );
+    let names: HashSet<String> = fastq_lines("demo-male.fq.gz")
+        .iter()
+        .step_by(4)
+        .map(|l| l[1..].split_whitespace().next().unwrap().to_string())
+        .collect();
+    let f = BufReader::new(std::fs::File::open(&needles).unwrap());
+    let headers: Vec<String> = f
+        .lines()
+        .map(Result::unwrap)
+        .filter(|l| l.starts_with('>'))
+        .collect();
+    assert_eq!(headers.len(), 5);
+    let mut last = f64::INFINITY;
+    for h in &headers {
+        let logit: f64 = h
+            .split("y_logit=")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(logit <= last, "best first");
+        last = logit;
+        let records = h.split("records=").nth(1).unwrap();
+        for r in records.split(',') {
+            assert!(names.contains(r), "{r} is not a read of the input");
+        }
+    }
+    let text = std::fs::read_to_string(&mqc).unwrap();
+    assert!(text.starts_with("# id: 'genosift'"));
+    let row = text.lines().last().unwrap();
+    assert!(row.starts_with("demo-male\tmale\tlr\t"), "{row}");
+}
+
+#[test]
+fn lr_rule_needs_a_calibrated_detector() {
+    genosift()
+        .args(["predict", "-q", "--rule", "lr", "-m"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/gena-tiny/classifier"))
+        .arg(demo("demo-male.fq.gz"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "no calibrated per-chunk Y detector",
+        ));
+    genosift()
+        .args([
+            "predict",
+            "-q",
+            "--species",
+            "human",
+            "--min-confidence",
+            "0.4",
+            "-m",
+        ])
+        .arg(demo(""))
+        .arg(demo("demo-male.fq.gz"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--min-confidence 0.4"));
+}

@@ -1,0 +1,31 @@
+# The example workflow's sample sheet (TSV, header required): sample, reads[, species].
+# Several rows of one sample make one stream (lanes, mates), in sheet order; relative paths are
+# relative to the sheet. Every bad row is reported at once, with its line number.
+import csv
+import os
+import re
+
+
+def read_sample_sheet(path):
+    base = os.path.dirname(os.path.abspath(path))
+    samples, species, errors = {}, {}, []
+    with open(path, newline="") as fh:
+        rows = csv.DictReader((line for line in fh if line.strip() and not line.startswith("#")), delimiter="\t")
+        if not rows.fieldnames or not {"sample", "reads"} <= set(rows.fieldnames):
+            raise ValueError(f"{path}: the header must have the columns sample and reads (tab-separated)")
+        for line, row in enumerate(rows, start=2):
+            sample, reads = (row.get("sample") or "").strip(), (row.get("reads") or "").strip()
+            if not re.fullmatch(r"[A-Za-z0-9._-]+", sample):
+                errors.append(f"line {line}: sample {sample!r} must use only A-Z a-z 0-9 . _ -")
+                continue
+            if not reads:
+                errors.append(f"line {line}: sample {sample} has no reads")
+                continue
+            samples.setdefault(sample, []).append(os.path.normpath(os.path.join(base, reads)))
+            if (row.get("species") or "").strip():
+                species[sample] = row["species"].strip()
+    if errors:
+        raise ValueError(f"{path}:\n  " + "\n  ".join(errors))
+    if not samples:
+        raise ValueError(f"{path}: no samples")
+    return samples, species
