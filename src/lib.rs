@@ -4,7 +4,8 @@
 //! Data flows one way through one module per stage:
 //! [`io::input`] (records) → [`chunk`] ([`chunk::Chunk`]) → [`group`] ([`group::ChunkGroup`]) →
 //! [`tokenize`] ([`tokenize::TokenBatch`]) → [`model`] ([`model::GroupScore`]) → [`call`]
-//! ([`call::SampleCall`]) → [`io::output`] (TSV). [`pipeline`] wires them with a reader thread and a
+//! ([`call::SampleCall`], the paper's rule) and [`evidence`] ([`evidence::EvidenceCall`], the
+//! likelihood ratio) → [`io::output`] (TSV). [`pipeline`] wires them with a reader thread and a
 //! bounded channel.
 
 pub mod bundle;

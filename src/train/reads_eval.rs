@@ -81,11 +81,7 @@ struct ScoredReads {
     groups: Scored,
 }
 
-fn score_reads(
-    bundle: &ModelBundle,
-    path: &Path,
-    seed: u64,
-) -> Result<(Scored, Scored)> {
+fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, Scored)> {
     let mut records = read_records(&Source::Path(path.to_path_buf()))?;
     let mut rng = StdRng::seed_from_u64(seed);
     records.shuffle(&mut rng);
