@@ -1,7 +1,7 @@
 //! More input specimens (issue 7): the files added to `test-data/bad` and `test-data/good` for it,
 //! each bad one read from its path and from stdin, and inputs generated here because they are large
-//! (a multi-megabase single-line record) or because genosift mishandles them today (`#[ignore]`d
-//! tests that state the right behaviour; see each one's reason).
+//! (a multi-megabase single-line record) or because they caught bugs in genosift (a bad base's
+//! column in a long line, CR-only line ends, blank lines between FASTQ records: all fixed).
 
 use std::path::{Path, PathBuf};
 
@@ -209,8 +209,6 @@ fn single_line_record_of_megabases_streams() {
 
 /// A bad base far into a long line is reported at its column in the line.
 #[test]
-#[ignore = "bug reported to the lead: src/io/input.rs stream_fasta reports the column within the \
-            128 KiB read buffer, not within the line (column 18934 for the 'J' at 150000)"]
 fn bad_base_column_in_a_long_line() {
     let model = model_with(1, 1_000_000);
     let dir = tempfile::tempdir().unwrap();
@@ -226,8 +224,6 @@ fn bad_base_column_in_a_long_line() {
 
 /// Old Mac line ends (CR only): two records with 8 bases must not become one record of 0 bp.
 #[test]
-#[ignore = "bug reported to the lead: a CR-only FASTA is read as one record named \
-            'r1\\rACGT\\r>r2…' with 0 bp, exit 0 (a silent wrong answer)"]
 fn cr_only_line_ends_are_not_read_silently() {
     let dir = tempfile::tempdir().unwrap();
     let fa = dir.path().join("cr_only.fa");
@@ -251,8 +247,6 @@ fn cr_only_line_ends_are_not_read_silently() {
 
 /// README "Input rules": blank lines between records are fine — in FASTQ too.
 #[test]
-#[ignore = "bug reported to the lead: a blank line between FASTQ records (or after the last \
-            one) fails with \"record '?' (record 2, line 5): bad FASTQ record: invalid name prefix\""]
 fn blank_lines_between_fastq_records_are_fine() {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in [

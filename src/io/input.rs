@@ -335,11 +335,25 @@ impl Input {
             }
             stats.records += 1;
             let rec_name = String::from_utf8_lossy(def.name()).into_owned();
+            let has_cr = |b: &[u8]| b.contains(&b'\r');
+            if has_cr(def.name()) || def.description().is_some_and(|d| has_cr(d)) {
+                return Err(InputError::Record {
+                    source_name: name,
+                    record: rec_name.split('\r').next().unwrap_or("").to_string(),
+                    record_no: stats.records,
+                    line: def_line,
+                    what: "carriage return inside a line: CR-only (classic Mac) line ends are not \
+                           supported; convert them with tr '\\r' '\\n'"
+                        .into(),
+                });
+            }
             if !sink.start(&rec_name) {
                 stats.stopped_early = true;
                 return Ok(stats);
             }
             let mut seq = reader.sequence_reader();
+            // A long line comes in several buffers: the column counts from the line's start.
+            let (mut col_line, mut col) = (0u64, 0usize);
             loop {
                 let buf = match seq.fill_buf() {
                     Ok(b) => b,
@@ -351,6 +365,9 @@ impl Input {
                     break;
                 }
                 let len = buf.len();
+                if line != col_line {
+                    (col_line, col) = (line, 0);
+                }
                 clean.clear();
                 if let Err(at) = clean_bases(buf, &mut clean) {
                     return Err(InputError::Record {
@@ -361,11 +378,12 @@ impl Input {
                         what: format!(
                             "invalid base {} at column {} (expected IUPAC nucleotide codes)",
                             describe_byte(buf[at]),
-                            at + 1
+                            col + at + 1
                         ),
                     });
                 }
                 seq.consume(len);
+                col += len;
                 stats.bp += clean.len() as u64;
                 if !clean.is_empty() && !sink.bases(&clean) {
                     stats.stopped_early = true;
@@ -385,6 +403,16 @@ impl Input {
         let mut record = noodles_fastq::Record::default();
         let mut clean = Vec::new();
         loop {
+            // Blank lines between records (and after the last) are fine, as in FASTA.
+            loop {
+                let skip = match self.reader.fill_buf() {
+                    Ok([b'\n', ..]) => 1,
+                    Ok([b'\r', b'\n', ..]) => 2,
+                    Ok(_) => break,
+                    Err(e) => return Err(self.io_error(e)),
+                };
+                self.reader.consume(skip);
+            }
             let line = self.line();
             let read = {
                 let mut reader = noodles_fastq::io::Reader::new(&mut self.reader);
