@@ -8,7 +8,7 @@
 //!   (see [`fresh_tokenizer`]);
 //! - `read_chunk_tokenize/t{1,2}`: both, one after the other, on that pool.
 //!
-//! `cargo bench --bench input` (BENCHMARKS-issue7.md has the figures).
+//! `cargo bench --bench input` (BENCHMARKS.md, issue 7 section, has the figures).
 
 use std::hint::black_box;
 use std::io::{Cursor, Write};

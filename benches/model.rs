@@ -5,7 +5,7 @@
 //! 1 and 16 groups of 16 [CLS] vectors. CPU backend (burn Flex) on a rayon pool of
 //! `GENOSIFT_BENCH_THREADS` threads (default 2). Throughput: tokens/s (backbone), groups/s (head).
 //!
-//! `cargo bench --bench model` (BENCHMARKS-issue7.md has the figures).
+//! `cargo bench --bench model` (BENCHMARKS.md, issue 7 section, has the figures).
 
 use std::hint::black_box;
 use std::path::PathBuf;
