@@ -202,14 +202,14 @@ fn resample_split(
     let scored = score_split(bundle, &genomes, split, opts)?;
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut by_species: BTreeMap<String, Vec<Resampled>> = BTreeMap::new();
-    for s in &scored {
+    for s in scored {
         by_species
             .entry(s.genome.species.clone())
             .or_default()
             .push(Resampled {
                 sex: s.genome.sex,
                 fractions: resampled_fractions(&s.pool, &opts.ks, opts.repeats, &mut rng),
-                pool: s.pool.clone(),
+                pool: s.pool,
             });
     }
     Ok(by_species)
@@ -382,21 +382,8 @@ pub fn evaluate(
                     resampled_lr_calls(&g.pool, ev, k, opts.repeats, opts.min_confidence, &mut rng)
                 })
                 .collect();
-            let acc: Vec<f64> = (0..opts.repeats)
-                .map(|r| {
-                    let correct = set
-                        .iter()
-                        .zip(&calls)
-                        .filter(|(g, c)| c[r] == expected_call(g.sex))
-                        .count();
-                    correct as f64 / set.len() as f64
-                })
-                .collect();
-            let no_calls = calls
-                .iter()
-                .flatten()
-                .filter(|&&c| c == Call::NoCall)
-                .count();
+            let sexes: Vec<Sex> = set.iter().map(|g| g.sex).collect();
+            let (acc, no_call_rate) = tally(&sexes, &calls, opts.repeats);
             let (m, sd) = mean_sd(&acc);
             out.push(EvalRow {
                 species: species.clone(),
@@ -406,11 +393,32 @@ pub fn evaluate(
                 n_genomes: set.len(),
                 condition: condition.to_string(),
                 rule: "lr".into(),
-                no_call_rate: no_calls as f64 / (set.len() * opts.repeats) as f64,
+                no_call_rate,
             });
         }
     }
     Ok(out)
+}
+
+/// Per-repeat accuracy over genomes (`calls[genome][repeat]` against the genomes' `sexes`; a
+/// no-call is not correct) and the share of no-calls.
+pub fn tally(sexes: &[Sex], calls: &[Vec<Call>], repeats: usize) -> (Vec<f64>, f64) {
+    let acc = (0..repeats)
+        .map(|r| {
+            sexes
+                .iter()
+                .zip(calls)
+                .filter(|(&sex, c)| c[r] == expected_call(sex))
+                .count() as f64
+                / sexes.len() as f64
+        })
+        .collect();
+    let no_calls = calls
+        .iter()
+        .flatten()
+        .filter(|&&c| c == Call::NoCall)
+        .count();
+    (acc, no_calls as f64 / (sexes.len() * repeats).max(1) as f64)
 }
 
 pub fn expected_call(sex: Sex) -> Call {

@@ -24,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use super::evaluate::expected_call;
+use super::evaluate::tally;
 use super::metrics::mean_sd;
 use super::sampler::{Genome, Kind};
 use super::sheet::{read_sheet, Sex, Split};
@@ -225,8 +225,9 @@ pub fn evaluate_reads(
             bail!("{}: its reads file gave no chunk", g.sample);
         }
         let y = y_share.get(species).map(|v| mean_sd(v).0);
+        let sexes: Vec<Sex> = set.iter().map(|g| g.sex).collect();
         for &n in &opts.n_reads {
-            let mut push = |rule: &str, acc: Vec<f64>, no_calls: usize| {
+            let mut push = |rule: &str, (acc, no_call_rate): (Vec<f64>, f64)| {
                 let (m, sd) = mean_sd(&acc);
                 out.push(ReadsRow {
                     species: species.clone(),
@@ -234,7 +235,7 @@ pub fn evaluate_reads(
                     rule: rule.to_string(),
                     accuracy_mean: m,
                     accuracy_sd: sd,
-                    no_call_rate: no_calls as f64 / (acc.len() * set.len()).max(1) as f64,
+                    no_call_rate,
                     n_genomes: set.len(),
                 });
             };
@@ -254,8 +255,7 @@ pub fn evaluate_reads(
                             .collect()
                     })
                     .collect();
-                let (acc, nc) = tally(set, &calls, opts.repeats);
-                push("lr", acc, nc);
+                push("lr", tally(&sexes, &calls, opts.repeats));
             }
             if let Some(cal) = cal {
                 let calls: Vec<Vec<Call>> = set
@@ -272,8 +272,7 @@ pub fn evaluate_reads(
                             .collect()
                     })
                     .collect();
-                let (acc, nc) = tally(set, &calls, opts.repeats);
-                push("paper", acc, nc);
+                push("paper", tally(&sexes, &calls, opts.repeats));
             }
             if let Some(y) = y {
                 let acc = set
@@ -306,25 +305,6 @@ pub fn evaluate_reads(
         }
     }
     Ok(out)
-}
-
-/// Per-repeat accuracy over genomes, and the number of no-calls.
-fn tally(set: &[ScoredReads], calls: &[Vec<Call>], repeats: usize) -> (Vec<f64>, usize) {
-    let acc = (0..repeats)
-        .map(|r| {
-            set.iter()
-                .zip(calls)
-                .filter(|(g, c)| c[r] == expected_call(g.sex))
-                .count() as f64
-                / set.len() as f64
-        })
-        .collect();
-    let no_calls = calls
-        .iter()
-        .flatten()
-        .filter(|&&c| c == Call::NoCall)
-        .count();
-    (acc, no_calls)
 }
 
 /// The smallest N of the table at which `rule` reaches `accuracy` for `species`.
