@@ -303,8 +303,11 @@ fn bad_inputs_give_one_line_errors() {
         "binary_in_gzip.gz",
         "double_gzip.fa.gz.gz",
         "empty_name.fa",
+        "empty_name.fq",
         "gzip_magic_only.gz",
+        "nul_in_name.fq",
         "sam_header.sam",
+        "sam_no_header.sam",
         "trailing_garbage.fa.gz",
         "utf8_bom.fa",
     ];

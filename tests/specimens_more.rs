@@ -30,21 +30,37 @@ fn tsv(text: &[u8]) -> Vec<Vec<String>> {
 
 /// The bad specimens added for issue 7 and the words each message must hold (besides the file).
 const BAD: &[(&str, &[&str])] = &[
-    (
-        "utf8_bom.fa",
-        &["not FASTA or FASTQ", "expected '>' or '@'", "byte 0xef"],
-    ),
+    ("utf8_bom.fa", &["byte-order mark", "EF BB BF", "sed"]),
     (
         "empty_name.fa",
         &["record 1", "line 1", "bad FASTA header", "missing name"],
     ),
     ("trailing_garbage.fa.gz", &["corrupt gzip", "line 5"]),
     ("gzip_magic_only.gz", &["gzip", "unexpected end of file"]),
-    ("double_gzip.fa.gz.gz", &["binary data", "byte 0x1f"]),
+    (
+        "double_gzip.fa.gz.gz",
+        &["gzip data inside gzip data", "decompress it once"],
+    ),
     ("binary_in_gzip.gz", &["binary data", "byte 0x7f"]),
     (
         "sam_header.sam",
-        &["record 1", "line 1", "bad FASTQ record"],
+        &["this is SAM", "'@HD' header line", "samtools fastq"],
+    ),
+    (
+        "sam_no_header.sam",
+        &["looks like SAM without a header", "samtools fastq"],
+    ),
+    (
+        "empty_name.fq",
+        &["record 1", "line 1", "bad FASTQ header", "missing name"],
+    ),
+    (
+        "nul_in_name.fq",
+        &["record 'read?1'", "record 1", "control character byte 0x00"],
+    ),
+    (
+        "../reads/ngsbits_sry.MALE.Illumina.hg19.bam",
+        &["this is BAM", "samtools fastq"],
     ),
 ];
 

@@ -222,6 +222,9 @@ impl Input {
             let head = reader
                 .fill_buf()
                 .map_err(|e| fmt_err(format!("cannot decompress gzip data: {e}")))?;
+            if let Some(hint) = known_not_reads(head, gzip) {
+                return Err(fmt_err(hint));
+            }
             head.iter().copied().find(|b| !b.is_ascii_whitespace())
         };
         let format = match first {
@@ -347,6 +350,15 @@ impl Input {
                         .into(),
                 });
             }
+            if let Some(what) = name_problem(def.name(), "FASTA") {
+                return Err(InputError::Record {
+                    source_name: name,
+                    record: printable(&rec_name),
+                    record_no: stats.records,
+                    line: def_line,
+                    what,
+                });
+            }
             if !sink.start(&rec_name) {
                 stats.stopped_early = true;
                 return Ok(stats);
@@ -443,6 +455,9 @@ impl Input {
             }
             stats.records += 1;
             let rec_name = String::from_utf8_lossy(record.name()).into_owned();
+            if let Some(what) = name_problem(record.name(), "FASTQ") {
+                return Err(self.record_error(&printable(&rec_name), stats.records, line, what));
+            }
             let seq = record.sequence();
             if record.quality_scores().len() != seq.len() {
                 return Err(self.record_error(
@@ -539,6 +554,62 @@ fn io_error_at(name: &str, gzip: bool, line: u64, err: io::Error) -> InputError 
 }
 
 /// Names compressed formats we do not read, from their magic bytes.
+/// What is wrong with a record name, if anything: empty, or holding a control character (a NUL
+/// or other byte below 0x20, or DEL), which would end up in the tables and needle headers.
+fn name_problem(name: &[u8], format: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some(format!("bad {format} header: missing name"));
+    }
+    name.iter()
+        .find(|b| b.is_ascii_control())
+        .map(|&b| format!("control character {} in the record name", describe_byte(b)))
+}
+
+/// A record name fit for a one-line message: control characters shown as '?'.
+fn printable(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// Inputs people pass by mistake, recognised from their first bytes (after gzip), with what to
+/// do instead: BAM, CRAM, SAM (with or without its header; a SAM header starts with '@' and
+/// would otherwise be read as a FASTQ record), gzip inside gzip, a UTF-8 byte-order mark.
+fn known_not_reads(head: &[u8], gzip: bool) -> Option<String> {
+    const SAM_TAGS: [&[u8]; 5] = [b"@HD\t", b"@SQ\t", b"@RG\t", b"@PG\t", b"@CO\t"];
+    let convert = "convert it first, e.g. `samtools fastq FILE | genosift predict -m MODEL -`";
+    if head.starts_with(b"BAM\x01") {
+        Some(format!("this is BAM, not FASTA or FASTQ: {convert}"))
+    } else if head.starts_with(b"CRAM") {
+        Some(format!(
+            "this is CRAM, not FASTA or FASTQ: {convert} (with --reference if the CRAM needs it)"
+        ))
+    } else if SAM_TAGS.iter().any(|t| head.starts_with(t)) {
+        Some(format!(
+            "this is SAM (it starts with a '{}' header line), not FASTQ: {convert}",
+            String::from_utf8_lossy(&head[..3])
+        ))
+    } else if looks_like_sam_record(head) {
+        Some(format!(
+            "this looks like SAM without a header (tab-separated lines of 11 or more fields): {convert}"
+        ))
+    } else if gzip && head.starts_with(&[0x1f, 0x8b]) {
+        Some("gzip data inside gzip data (compressed twice?): decompress it once, e.g. `gzip -dc FILE | genosift predict -m MODEL -`".into())
+    } else if head.starts_with(&[0xef, 0xbb, 0xbf]) {
+        Some("the input starts with a UTF-8 byte-order mark (bytes EF BB BF, as some Windows editors write); remove it, e.g. `sed '1s/^\\xEF\\xBB\\xBF//' FILE`".into())
+    } else {
+        None
+    }
+}
+
+/// A first line of ≥ 11 tab-separated fields whose second (FLAG) and fourth (POS) are numbers.
+fn looks_like_sam_record(head: &[u8]) -> bool {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
+    let number = |f: &[u8]| !f.is_empty() && f.iter().all(u8::is_ascii_digit);
+    fields.len() >= 11 && number(fields[1]) && number(fields[3])
+}
+
 fn unsupported_compression(head: &[u8]) -> Option<&'static str> {
     if head.starts_with(b"BZh") {
         Some("bzip2")
@@ -603,6 +674,56 @@ mod tests {
         assert!(e.contains("binary"), "{e}");
         let e = read(b"BZh91AY&SY").unwrap_err().to_string();
         assert!(e.contains("bzip2"), "{e}");
+    }
+
+    #[test]
+    fn known_wrong_inputs_say_what_to_do() {
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let gz = |data: &[u8]| -> Vec<u8> {
+            let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(data).unwrap();
+            enc.finish().unwrap()
+        };
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (
+                b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:10\n".to_vec(),
+                "this is SAM (it starts with a '@HD'",
+            ),
+            (
+                b"r1\t0\tchr1\t5\t60\t4M\t*\t0\t0\tACGT\tIIII\n".to_vec(),
+                "SAM without a header",
+            ),
+            (b"\xef\xbb\xbf>a\nACGT\n".to_vec(), "byte-order mark"),
+            (b"CRAM\x03\x00rest".to_vec(), "this is CRAM"),
+            (gz(b"BAM\x01\x00\x00\x00\x00"), "this is BAM"),
+            (gz(&gz(b">a\nACGT\n")), "gzip data inside gzip data"),
+        ];
+        for (bytes, want) in cases {
+            let leaked: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            let e = read(leaked).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+        for (bytes, want) in [
+            (
+                &b"@\nACGT\n+\nIIII\n"[..],
+                "record 1, line 1): bad FASTQ header: missing name",
+            ),
+            (
+                b">a\nAC\n>b\x00c\nGT\n",
+                "record 'b?c' (record 2, line 3): control character byte 0x00",
+            ),
+            (
+                b"@r\x1b1\nACGT\n+\nIIII\n",
+                "control character byte 0x1b in the record name",
+            ),
+        ] {
+            let e = read(bytes).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
+        // A FASTQ record whose name merely starts like a SAM tag is still FASTQ.
+        assert_eq!(read(b"@HDx\nACGT\n+\nIIII\n").unwrap().len(), 1);
     }
 
     #[test]
