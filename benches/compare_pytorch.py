@@ -161,10 +161,13 @@ def packed_chunks(fastq_gz, n, chunk_len=3072, sep=10):
     raise SystemExit(f"{fastq_gz}: fewer than {n} chunks")
 
 
-def run_genosift(binary, model, fasta, out, threads):
+def run_genosift(binary, model, fasta, out, threads, kernel="native"):
+    env = dict(os.environ, GENOSIFT_CPU_KERNEL=kernel)
     t0 = time.perf_counter()
     subprocess.run(
-        [binary, "embed", "-q", "-m", model, "-t", str(threads), fasta, "-o", out], check=True
+        [binary, "embed", "-q", "-m", model, "-t", str(threads), fasta, "-o", out],
+        check=True,
+        env=env,
     )
     return time.perf_counter() - t0
 
@@ -177,6 +180,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--burn",
+        action="store_true",
+        help="also time genosift with GENOSIFT_CPU_KERNEL=burn (burn's Flex backend) each round",
+    )
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -226,15 +234,21 @@ def main():
     load_s = []
     for _ in range(args.rounds):
         load_s.append(run_genosift(args.genosift, model, empty, out, args.threads))
-    a_s, b_s = [], []
+    a_s, b_s, c_s = [], [], []
     ref = None
+    out_burn = os.path.join(args.work, "embed-burn.tsv")
     for r in range(args.rounds):
         a_s.append(run_genosift(args.genosift, model, fasta, out, args.threads))
         t0 = time.perf_counter()
         with torch.inference_mode():
             ref = torch_cls(w, ids, lengths)
         b_s.append(time.perf_counter() - t0)
-        print(f"round {r + 1}: genosift {a_s[-1]:.2f} s, PyTorch {b_s[-1]:.2f} s", flush=True)
+        if args.burn:
+            c_s.append(run_genosift(args.genosift, model, fasta, out_burn, args.threads, "burn"))
+        burn = f", genosift on burn-flex {c_s[-1]:.2f} s" if args.burn else ""
+        print(
+            f"round {r + 1}: genosift {a_s[-1]:.2f} s, PyTorch {b_s[-1]:.2f} s{burn}", flush=True
+        )
 
     with open(out) as f:
         lines = f.read().splitlines()
@@ -261,6 +275,12 @@ def main():
         f"ratio genosift / PyTorch tokens/s: {b / a:.2f} end to end, "
         f"{b / a_fwd:.2f} without start + load"
     )
+    if args.burn:
+        c = statistics.median(c_s)
+        print(
+            f"genosift on burn-flex: median {c:.2f} s = {n_tokens / c:.0f} tokens/s end to end; "
+            f"ratio burn-flex / PyTorch {b / c:.2f}, native / burn-flex {c / a:.2f}"
+        )
     print(f"[CLS] max |genosift - torch| / max |torch|: {rel:.3e}")
     return 0
 

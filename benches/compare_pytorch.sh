@@ -7,7 +7,8 @@
 # time; the virtual environment is kept in $GENOSIFT_TORCH_VENV (default
 # ~/.cache/genosift-torch-venv). Not part of CI.
 #
-# Usage: benches/compare_pytorch.sh [THREADS] [ROUNDS]   (defaults 2 and 3)
+# Usage: benches/compare_pytorch.sh [THREADS] [ROUNDS] [--burn]   (defaults 2 and 3; --burn also
+# times genosift on burn's Flex backend, GENOSIFT_CPU_KERNEL=burn, in the same rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}
@@ -21,4 +22,4 @@ cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$venv/bin/python" benches/compare_pytorch.py --genosift target/release/genosift --work "$work" \
-  --threads "$threads" --rounds "$rounds"
+  --threads "$threads" --rounds "$rounds" "${@:3}"

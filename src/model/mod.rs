@@ -9,6 +9,7 @@ pub mod device;
 pub mod head;
 pub mod init;
 pub mod load;
+pub mod native;
 pub mod train;
 pub mod weights;
 
@@ -20,6 +21,7 @@ use self::bert::Bert;
 use self::config::BertConfig;
 pub use self::device::DeviceKind;
 use self::head::ChunkHead;
+use self::native::NativeBert;
 use self::weights::{RawTensor, WeightFile};
 use crate::error::ModelError;
 use crate::tokenize::TokenBatch;
@@ -69,36 +71,61 @@ fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
         .expect("float tensor")
 }
 
+/// The head's outputs on [CLS] vectors `[groups, chunks, hidden]`, as plain vectors.
+fn head_scores<B: Backend>(
+    head: Option<&ChunkHead<B>>,
+    cls: Tensor<B, 3>,
+) -> Result<Vec<GroupScore>, ModelError> {
+    let head = head.ok_or_else(no_head)?;
+    let [g, n, _] = cls.dims();
+    let out = head.forward(cls);
+    let nq = out.scores.dims()[1];
+    let probs = to_vec(out.probabilities());
+    let logits = to_vec(out.logits);
+    let attn = to_vec(burn::tensor::activation::softmax(out.scores.clone(), 2));
+    let scores = to_vec(out.scores);
+    let chunk = out.chunk_logits.map(to_vec);
+    let w = nq * n;
+    Ok((0..g)
+        .map(|i| GroupScore {
+            logit: logits[i],
+            p_female: probs[i],
+            scores: scores[i * w..(i + 1) * w].to_vec(),
+            attention: attn[i * w..(i + 1) * w].to_vec(),
+            chunk_logits: chunk
+                .as_ref()
+                .map_or(Vec::new(), |c| c[i * n..(i + 1) * n].to_vec()),
+        })
+        .collect())
+}
+
+fn no_head() -> ModelError {
+    ModelError::Device("this model has no classification head (query_vectors)".into())
+}
+
+/// Plain `[rows × h]` vectors → a backend tensor `[rows / n, n, h]` of groups.
+fn grouped<B: Backend>(
+    cls: Vec<f32>,
+    n_chunks: usize,
+    h: usize,
+    device: &B::Device,
+) -> Tensor<B, 3> {
+    let rows = cls.len() / h;
+    assert_eq!(rows % n_chunks, 0, "batch rows are whole groups");
+    Tensor::from_data(TensorData::new(cls, [rows / n_chunks, n_chunks, h]), device)
+}
+
+/// The per-chunk Y logits of `[n × h]` [CLS] vectors.
+fn chunk_logits_of<B: Backend>(head: Option<&ChunkHead<B>>, cls: Tensor<B, 2>) -> Option<Vec<f32>> {
+    let classifier = head?.chunk_classifier.as_ref()?;
+    let n = cls.dims()[0];
+    Some(to_vec(classifier.forward(cls).reshape([n])))
+}
+
 impl<B: Backend> Classifier<B> {
     fn cls(&self, batch: &TokenBatch, device: &B::Device) -> Tensor<B, 2> {
         let (ids, mask) = batch_tensors::<B>(batch, device);
         self.bert.cls(ids, mask)
-    }
-
-    fn head_scores(&self, cls: Tensor<B, 3>) -> Result<Vec<GroupScore>, ModelError> {
-        let head = self.head.as_ref().ok_or_else(|| {
-            ModelError::Device("this model has no classification head (query_vectors)".into())
-        })?;
-        let [g, n, _] = cls.dims();
-        let out = head.forward(cls);
-        let nq = out.scores.dims()[1];
-        let probs = to_vec(out.probabilities());
-        let logits = to_vec(out.logits);
-        let attn = to_vec(burn::tensor::activation::softmax(out.scores.clone(), 2));
-        let scores = to_vec(out.scores);
-        let chunk = out.chunk_logits.map(to_vec);
-        let w = nq * n;
-        Ok((0..g)
-            .map(|i| GroupScore {
-                logit: logits[i],
-                p_female: probs[i],
-                scores: scores[i * w..(i + 1) * w].to_vec(),
-                attention: attn[i * w..(i + 1) * w].to_vec(),
-                chunk_logits: chunk
-                    .as_ref()
-                    .map_or(Vec::new(), |c| c[i * n..(i + 1) * n].to_vec()),
-            })
-            .collect())
     }
 
     fn predict(
@@ -110,14 +137,27 @@ impl<B: Backend> Classifier<B> {
         let cls = self.cls(batch, device);
         let [rows, h] = cls.dims();
         assert_eq!(rows % n_chunks, 0, "batch rows are whole groups");
-        self.head_scores(cls.reshape([rows / n_chunks, n_chunks, h]))
+        head_scores(
+            self.head.as_ref(),
+            cls.reshape([rows / n_chunks, n_chunks, h]),
+        )
     }
 }
 
+/// The native CPU encoder with the paper's head (on burn's Flex).
+struct NativeCpu {
+    bert: NativeBert,
+    head: Option<ChunkHead<device::Cpu>>,
+}
+
+/// Which implementation runs the model.
 enum Inner {
-    Cpu(Classifier<device::Cpu>),
+    /// CPU: the encoder in [`native`] (packed, no padding), the small head on burn's Flex.
+    Native(Box<NativeCpu>),
+    /// CPU, burn's Flex backend throughout (`GENOSIFT_CPU_KERNEL=burn`; kept for comparison).
+    Cpu(Box<Classifier<device::Cpu>>),
     #[cfg(feature = "cuda")]
-    Cuda(Classifier<device::Cuda>),
+    Cuda(Box<Classifier<device::Cuda>>),
 }
 
 /// A loaded model on its device.
@@ -126,10 +166,44 @@ pub struct Engine {
     pub config: BertConfig,
 }
 
-/// Runs `$body` with `$m` bound to the classifier and `$dev` to its device, whatever the backend.
+/// The environment variable that picks the CPU encoder: `native` (the default) or `burn`
+/// (burn's Flex backend; for comparisons and as a fallback).
+pub const CPU_KERNEL_ENV: &str = "GENOSIFT_CPU_KERNEL";
+
+/// Which implementation runs the encoder on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CpuKernel {
+    /// [`native`]: packed sequences, gemm, fused passes.
+    #[default]
+    Native,
+    /// burn's Flex backend, as training uses.
+    Burn,
+}
+
+impl CpuKernel {
+    /// From `GENOSIFT_CPU_KERNEL` (unset: native).
+    pub fn from_env() -> Result<Self, ModelError> {
+        match std::env::var(CPU_KERNEL_ENV).as_deref() {
+            Err(_) | Ok("") | Ok("native") => Ok(Self::Native),
+            Ok("burn") => Ok(Self::Burn),
+            Ok(other) => Err(ModelError::Device(format!(
+                "{CPU_KERNEL_ENV}={other}: expected native or burn"
+            ))),
+        }
+    }
+}
+
+/// Runs `$native` with `$bert`, `$head` and `$dev` bound for the native CPU path, or `$body` with
+/// `$m` bound to the burn classifier and `$dev` to its device, whatever the backend.
 macro_rules! with_model {
-    ($self:expr, $m:ident, $dev:ident => $body:expr) => {
+    ($self:expr, native($bert:ident, $head:ident, $ndev:ident) => $native:expr,
+     burn($m:ident, $dev:ident) => $body:expr) => {
         match &$self.inner {
+            Inner::Native(native) => {
+                let ($bert, $head) = (&native.bert, &native.head);
+                let $ndev = &burn::tensor::Device::<device::Cpu>::default();
+                $native
+            }
             Inner::Cpu($m) => {
                 let $dev = &burn::tensor::Device::<device::Cpu>::default();
                 $body
@@ -144,34 +218,49 @@ macro_rules! with_model {
 }
 
 impl Engine {
-    /// Builds the model from a weight file. Returns it with the keys that were left unused.
+    /// Builds the model from a weight file (the CPU encoder as `GENOSIFT_CPU_KERNEL` says).
+    /// Returns it with the keys that were left unused.
     pub fn load(
         file: &WeightFile,
         config: &BertConfig,
         kind: DeviceKind,
+    ) -> Result<(Self, Vec<String>), ModelError> {
+        Self::load_with(file, config, kind, CpuKernel::from_env()?)
+    }
+
+    /// [`Engine::load`] with the CPU encoder given.
+    pub fn load_with(
+        file: &WeightFile,
+        config: &BertConfig,
+        kind: DeviceKind,
+        cpu_kernel: CpuKernel,
     ) -> Result<(Self, Vec<String>), ModelError> {
         device::check_available(kind)?;
         let (inner, unused) = match kind {
             DeviceKind::Cpu => {
                 let dev = Default::default();
                 let l = load::load::<device::Cpu>(file, config, &dev)?;
-                (
-                    Inner::Cpu(Classifier {
+                let inner = match cpu_kernel {
+                    CpuKernel::Burn => Inner::Cpu(Box::new(Classifier {
                         bert: l.bert,
                         head: l.head,
-                    }),
-                    l.unused,
-                )
+                    })),
+                    CpuKernel::Native => Inner::Native(Box::new(NativeCpu {
+                        bert: NativeBert::from_burn(l.bert, config.layer_norm_eps),
+                        head: l.head,
+                    })),
+                };
+                (inner, l.unused)
             }
             #[cfg(feature = "cuda")]
             DeviceKind::Cuda => {
                 let dev = Default::default();
                 let l = load::load::<device::Cuda>(file, config, &dev)?;
                 (
-                    Inner::Cuda(Classifier {
+                    Inner::Cuda(Box::new(Classifier {
                         bert: l.bert,
                         head: l.head,
-                    }),
+                    })),
                     l.unused,
                 )
             }
@@ -188,32 +277,47 @@ impl Engine {
     }
 
     pub fn has_head(&self) -> bool {
-        with_model!(self, m, _dev => m.head.is_some())
+        with_model!(self,
+            native(_bert, head, _dev) => head.is_some(),
+            burn(m, _dev) => m.head.is_some())
     }
 
     /// Whether the head has the per-chunk Y classifier (`train --chunk-loss-weight`).
     pub fn has_chunk_classifier(&self) -> bool {
-        with_model!(self, m, _dev => m.head.as_ref().is_some_and(|h| h.chunk_classifier.is_some()))
+        with_model!(self,
+            native(_bert, head, _dev) => head.as_ref().is_some_and(|h| h.chunk_classifier.is_some()),
+            burn(m, _dev) => m.head.as_ref().is_some_and(|h| h.chunk_classifier.is_some()))
     }
 
     /// Per-chunk Y logits of any number of chunks (no group needed), when the head has a chunk
     /// classifier.
     pub fn chunk_logits(&self, batch: &TokenBatch) -> Option<Vec<f32>> {
-        with_model!(self, m, dev => {
-            let classifier = m.head.as_ref()?.chunk_classifier.as_ref()?;
-            let n = batch.n_seqs();
-            Some(to_vec(classifier.forward(m.cls(batch, dev)).reshape([n])))
+        let h = self.config.hidden_size;
+        with_model!(self,
+        native(bert, head, dev) => {
+            head.as_ref()?.chunk_classifier.as_ref()?;
+            let cls = bert.cls(batch);
+            let n = cls.len() / h;
+            chunk_logits_of(head.as_ref(), Tensor::from_data(TensorData::new(cls, [n, h]), dev))
+        },
+        burn(m, dev) => {
+            m.head.as_ref()?.chunk_classifier.as_ref()?;
+            chunk_logits_of(m.head.as_ref(), m.cls(batch, dev))
         })
     }
 
     /// [CLS] vectors, `[n_seqs × hidden]` row-major.
     pub fn cls(&self, batch: &TokenBatch) -> Vec<f32> {
-        with_model!(self, m, dev => to_vec(m.cls(batch, dev)))
+        with_model!(self,
+            native(bert, _head, _dev) => bert.cls(batch),
+            burn(m, dev) => to_vec(m.cls(batch, dev)))
     }
 
     /// Every hidden state (embeddings output, then each layer), as `[n, t, h]` tensors.
     pub fn hidden_states(&self, batch: &TokenBatch) -> Vec<RawTensor> {
-        with_model!(self, m, dev => {
+        with_model!(self,
+        native(bert, _head, _dev) => bert.hidden_states(batch),
+        burn(m, dev) => {
             let (ids, mask) = batch_tensors(batch, dev);
             m.bert
                 .forward_all(ids, mask)
@@ -232,14 +336,20 @@ impl Engine {
         batch: &TokenBatch,
         n_chunks: usize,
     ) -> Result<Vec<GroupScore>, ModelError> {
-        with_model!(self, m, dev => m.predict(batch, n_chunks, dev))
+        let h = self.config.hidden_size;
+        with_model!(self,
+            native(bert, head, dev) => {
+                let head = head.as_ref().ok_or_else(no_head)?;
+                head_scores(Some(head), grouped(bert.cls(batch), n_chunks, h, dev))
+            },
+            burn(m, dev) => m.predict(batch, n_chunks, dev))
     }
 
     /// The head alone on given [CLS] vectors `[groups, chunks, hidden]`.
     pub fn head_only(&self, cls: &RawTensor) -> Result<Vec<GroupScore>, ModelError> {
-        with_model!(self, m, dev => {
-            let t = Tensor::from_data(TensorData::new(cls.data.clone(), cls.shape.clone()), dev);
-            m.head_scores(t)
-        })
+        let data = || TensorData::new(cls.data.clone(), cls.shape.clone());
+        with_model!(self,
+            native(_bert, head, dev) => head_scores(head.as_ref(), Tensor::from_data(data(), dev)),
+            burn(m, dev) => head_scores(m.head.as_ref(), Tensor::from_data(data(), dev)))
     }
 }

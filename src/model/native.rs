@@ -1,0 +1,813 @@
+//! The CPU inference path: GENA-LM's encoder written directly on `f32` buffers and the `gemm`
+//! crate (the same matrix kernels burn's Flex backend calls), without burn's tensor layer.
+//!
+//! Why a second implementation: on the CPU the backbone is the work (issue 7), and three things
+//! burn 0.21 cannot express cost it a third of its speed against PyTorch:
+//! - **No padding.** A batch is packed: each sequence keeps only its real tokens, and attention
+//!   runs per sequence over its own keys. Padded rows are never computed (in burn or PyTorch a
+//!   batch of 16 chunks pays for 16 × the longest).
+//! - **Only what is read.** `predict` needs the [CLS] vector, so the last layer computes queries,
+//!   the attention output and the FFN for the [CLS] rows alone (keys and values still for all).
+//! - **Fused passes.** Q, K and V are one matrix product; the residual is accumulated into by the
+//!   output products; the FFN runs 256 rows at a time (LayerNorm, product, bias + GELU, product)
+//!   so its 4h-wide intermediate stays in cache; softmax and GELU use branch-free polynomial `exp`
+//!   and `erf` that the compiler vectorises (AVX2 + FMA when the CPU has them).
+//!
+//! Reproducibility: matrix products are split into fixed 256-row blocks, and every reduction runs
+//! in the same order whatever the thread count, so `--threads` never changes a bit of the output.
+//! Training and CUDA stay on burn ([`super::bert`]); the parity tests check both paths against the
+//! GENA-LM authors' tensors, and a unit test checks this one against burn on random models.
+
+use burn::nn::{LayerNorm, Linear};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use rayon::prelude::*;
+
+use super::bert::{Bert, Layer};
+use super::weights::RawTensor;
+use crate::tokenize::TokenBatch;
+
+/// Rows per matrix-product task: fixed, so the split (and so the result) never depends on threads.
+const ROW_BLOCK: usize = 256;
+
+/// LayerNorm parameters.
+struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+}
+
+/// A linear layer, weight row-major `[d_in, d_out]` (burn's layout: `y = x W + b`).
+struct Dense {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    d_in: usize,
+    d_out: usize,
+}
+
+struct EncoderLayer {
+    pre_attention_ln: Option<Norm>,
+    /// Q, K and V side by side: `[h, 3h]`.
+    qkv: Dense,
+    attention_out: Dense,
+    attention_out_ln: Option<Norm>,
+    post_attention_ln: Option<Norm>,
+    intermediate: Dense,
+    output: Dense,
+    output_ln: Option<Norm>,
+}
+
+/// GENA-LM's BERT encoder for CPU inference.
+pub struct NativeBert {
+    hidden: usize,
+    heads: usize,
+    eps: f32,
+    vocab: usize,
+    max_positions: usize,
+    word: Vec<f32>,
+    position: Vec<f32>,
+    token_type0: Vec<f32>,
+    embeddings_ln: Norm,
+    layers: Vec<EncoderLayer>,
+    last_layer_ln: Option<Norm>,
+}
+
+fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .expect("float tensor")
+}
+
+fn norm<B: Backend>(ln: &LayerNorm<B>) -> Norm {
+    Norm {
+        gamma: values(ln.gamma.val()),
+        beta: ln
+            .beta
+            .as_ref()
+            .map_or_else(|| vec![0.0; ln.gamma.dims()[0]], |b| values(b.val())),
+    }
+}
+
+fn dense<B: Backend>(l: &Linear<B>) -> Dense {
+    let [d_in, d_out] = l.weight.dims();
+    Dense {
+        w: values(l.weight.val()),
+        b: l.bias
+            .as_ref()
+            .map_or_else(|| vec![0.0; d_out], |b| values(b.val())),
+        d_in,
+        d_out,
+    }
+}
+
+/// Q, K, V weights `[h, h]` each → one `[h, 3h]` (row r = q_r | k_r | v_r).
+fn fused_qkv<B: Backend>(layer: &Layer<B>) -> Dense {
+    let parts = [&layer.query, &layer.key, &layer.value].map(|l| dense(l));
+    let h = parts[0].d_in;
+    let mut w = Vec::with_capacity(h * 3 * h);
+    for r in 0..h {
+        for p in &parts {
+            w.extend_from_slice(&p.w[r * p.d_out..(r + 1) * p.d_out]);
+        }
+    }
+    let b = parts.iter().flat_map(|p| p.b.iter().copied()).collect();
+    Dense {
+        w,
+        b,
+        d_in: h,
+        d_out: 3 * h,
+    }
+}
+
+/// One sequence of a packed batch: `rows` query rows from `start`, of which the first `keys` are
+/// real tokens (the keys every row attends to). Packed: `rows == keys`; padded (as HF computes
+/// it, for `hidden_states`): `rows` is the padded length.
+#[derive(Clone, Copy)]
+struct Seq {
+    start: usize,
+    rows: usize,
+    keys: usize,
+}
+
+impl NativeBert {
+    /// Takes the weights out of a loaded burn backbone (any backend), a layer at a time, so that
+    /// the two copies never coexist whole (peak memory at load stays ≈ one model more).
+    pub fn from_burn<B: Backend>(bert: Bert<B>, eps: f64) -> Self {
+        let Bert {
+            embeddings,
+            layers,
+            last_layer_ln,
+        } = bert;
+        let [vocab, hidden] = embeddings.word.weight.dims();
+        let [max_positions, _] = embeddings.position.weight.dims();
+        let token_type = values(embeddings.token_type.weight.val());
+        let heads = layers.first().map_or(1, |l| l.num_heads);
+        let layers = layers
+            .into_iter()
+            .map(|l| EncoderLayer {
+                pre_attention_ln: l.pre_attention_ln.as_ref().map(norm),
+                qkv: fused_qkv(&l),
+                attention_out: dense(&l.attention_out),
+                attention_out_ln: l.attention_out_ln.as_ref().map(norm),
+                post_attention_ln: l.post_attention_ln.as_ref().map(norm),
+                intermediate: dense(&l.intermediate),
+                output: dense(&l.output),
+                output_ln: l.output_ln.as_ref().map(norm),
+            })
+            .collect();
+        Self {
+            hidden,
+            heads,
+            eps: eps as f32,
+            vocab,
+            max_positions,
+            word: values(embeddings.word.weight.val()),
+            position: values(embeddings.position.weight.val()),
+            token_type0: token_type[..hidden].to_vec(),
+            embeddings_ln: norm(&embeddings.layer_norm),
+            layers,
+            last_layer_ln: last_layer_ln.as_ref().map(norm),
+        }
+    }
+
+    /// Parameter count (for the memory it holds).
+    pub fn num_params(&self) -> usize {
+        let d = |d: &Dense| d.w.len() + d.b.len();
+        let n = |n: &Option<Norm>| n.as_ref().map_or(0, |n| 2 * n.gamma.len());
+        self.word.len()
+            + self.position.len()
+            + self.token_type0.len()
+            + 2 * self.hidden
+            + n(&self.last_layer_ln)
+            + self
+                .layers
+                .iter()
+                .map(|l| {
+                    d(&l.qkv)
+                        + d(&l.attention_out)
+                        + d(&l.intermediate)
+                        + d(&l.output)
+                        + n(&l.pre_attention_ln)
+                        + n(&l.attention_out_ln)
+                        + n(&l.post_attention_ln)
+                        + n(&l.output_ln)
+                })
+                .sum::<usize>()
+    }
+
+    /// Embeddings output for the sequences' rows.
+    fn embed(&self, batch: &TokenBatch, seqs: &[Seq]) -> Vec<f32> {
+        let h = self.hidden;
+        let total = seqs.iter().map(|s| s.rows).sum::<usize>();
+        let mut x = vec![0f32; total * h];
+        for (i, s) in seqs.iter().enumerate() {
+            let ids = &batch.ids[i * batch.seq_len..][..s.rows];
+            for (p, &id) in ids.iter().enumerate() {
+                // Both are checked when the model and tokenizer are loaded and when tokenizing.
+                debug_assert!((id as usize) < self.vocab && p < self.max_positions);
+                let id = (id as usize).min(self.vocab - 1);
+                let p = p.min(self.max_positions - 1);
+                let row = &mut x[(s.start + p) * h..][..h];
+                let (w, pos) = (&self.word[id * h..][..h], &self.position[p * h..][..h]);
+                for j in 0..h {
+                    row[j] = w[j] + pos[j] + self.token_type0[j];
+                }
+            }
+        }
+        layer_norm(&mut x, h, &self.embeddings_ln, self.eps);
+        x
+    }
+
+    fn seqs(batch: &TokenBatch, padded: bool) -> Vec<Seq> {
+        let mut start = 0;
+        batch
+            .lengths
+            .iter()
+            .map(|&len| {
+                let rows = if padded { batch.seq_len } else { len };
+                let s = Seq {
+                    start,
+                    rows,
+                    keys: len,
+                };
+                start += rows;
+                s
+            })
+            .collect()
+    }
+
+    /// The [CLS] vectors, `[n_seqs × hidden]` row-major.
+    pub fn cls(&self, batch: &TokenBatch) -> Vec<f32> {
+        let n = batch.n_seqs();
+        let h = self.hidden;
+        if n == 0 {
+            return Vec::new();
+        }
+        let seqs = Self::seqs(batch, false);
+        let mut x = self.embed(batch, &seqs);
+        let Some((last, rest)) = self.layers.split_last() else {
+            let mut cls = gather_rows(&x, h, seqs.iter().map(|s| s.start));
+            if let Some(ln) = &self.last_layer_ln {
+                layer_norm(&mut cls, h, ln, self.eps);
+            }
+            return cls;
+        };
+        for layer in rest {
+            x = self.layer(layer, &x, &seqs, false);
+        }
+        let mut cls = self.layer(last, &x, &seqs, true);
+        if let Some(ln) = &self.last_layer_ln {
+            layer_norm(&mut cls, h, ln, self.eps);
+        }
+        cls
+    }
+
+    /// Every hidden state as HF's `output_hidden_states` gives them (padded rows included, each
+    /// `[n, seq_len, hidden]`; the last after `last_layer_ln` when the model has it).
+    pub fn hidden_states(&self, batch: &TokenBatch) -> Vec<RawTensor> {
+        let (n, t, h) = (batch.n_seqs(), batch.seq_len, self.hidden);
+        let seqs = Self::seqs(batch, true);
+        let mut x = self.embed(batch, &seqs);
+        let shape = vec![n, t, h];
+        let mut states = vec![RawTensor::new(shape.clone(), x.clone())];
+        for layer in &self.layers {
+            x = self.layer(layer, &x, &seqs, false);
+            states.push(RawTensor::new(shape.clone(), x.clone()));
+        }
+        if let (Some(ln), Some(last)) = (&self.last_layer_ln, states.last_mut()) {
+            layer_norm(&mut last.data, h, ln, self.eps);
+        }
+        states
+    }
+
+    /// One encoder layer. `cls_only`: return only each sequence's first row (`[n, h]`), computing
+    /// queries, attention output and FFN for those rows alone.
+    fn layer(&self, l: &EncoderLayer, x: &[f32], seqs: &[Seq], cls_only: bool) -> Vec<f32> {
+        let h = self.hidden;
+        let total = x.len() / h;
+        let mut a = x.to_vec();
+        if let Some(ln) = &l.pre_attention_ln {
+            layer_norm(&mut a, h, ln, self.eps);
+        }
+        let (mut out, ctx) = if cls_only {
+            let starts = seqs.iter().map(|s| s.start);
+            let resid = gather_rows(x, h, starts.clone());
+            let a_cls = gather_rows(&a, h, starts);
+            let n = seqs.len();
+            let mut q = vec![0f32; n * h];
+            matmul(&a_cls, h, &l.qkv, 0..h, &mut q, false);
+            add_bias(&mut q, &l.qkv.b[..h]);
+            let mut kv = vec![0f32; total * 2 * h];
+            matmul(&a, h, &l.qkv, h..3 * h, &mut kv, false);
+            add_bias(&mut kv, &l.qkv.b[h..]);
+            let spans: Vec<Span> = seqs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Span {
+                    q_start: i,
+                    q_rows: 1,
+                    k_start: s.start,
+                    keys: s.keys,
+                })
+                .collect();
+            let qv = QkvView {
+                q: &q,
+                q_stride: h,
+                k: &kv,
+                v: &kv[h..],
+                kv_stride: 2 * h,
+            };
+            (resid, self.attention(&qv, &spans, n))
+        } else {
+            let mut qkv = vec![0f32; total * 3 * h];
+            matmul(&a, h, &l.qkv, 0..3 * h, &mut qkv, false);
+            add_bias(&mut qkv, &l.qkv.b);
+            let spans: Vec<Span> = seqs
+                .iter()
+                .map(|s| Span {
+                    q_start: s.start,
+                    q_rows: s.rows,
+                    k_start: s.start,
+                    keys: s.keys,
+                })
+                .collect();
+            let qv = QkvView {
+                q: &qkv,
+                q_stride: 3 * h,
+                k: &qkv[h..],
+                v: &qkv[2 * h..],
+                kv_stride: 3 * h,
+            };
+            (x.to_vec(), self.attention(&qv, &spans, total))
+        };
+        drop(a);
+        // out = resid + ctx W_o + b_o
+        matmul(&ctx, h, &l.attention_out, 0..h, &mut out, true);
+        add_bias(&mut out, &l.attention_out.b);
+        if let Some(ln) = &l.attention_out_ln {
+            layer_norm(&mut out, h, ln, self.eps);
+        }
+        self.feed_forward(l, &mut out);
+        if let Some(ln) = &l.output_ln {
+            layer_norm(&mut out, h, ln, self.eps);
+        }
+        out
+    }
+
+    /// `x += W2 GELU(W1 LN(x) + b1) + b2` (no LN in post-LN models), a block of rows at a time
+    /// so that the 4h-wide intermediate of a block stays in cache (a whole batch's would not:
+    /// 16 × 512 rows × 3,072 × 4 bytes = 100 MB).
+    fn feed_forward(&self, l: &EncoderLayer, x: &mut [f32]) {
+        let h = self.hidden;
+        let ffn = l.intermediate.d_out;
+        x.par_chunks_mut(ROW_BLOCK * h).for_each(|xb| {
+            let mut f = xb.to_vec();
+            if let Some(ln) = &l.post_attention_ln {
+                layer_norm_seq(&mut f, h, &ln.gamma, &ln.beta, self.eps);
+            }
+            let mut inter = vec![0f32; xb.len() / h * ffn];
+            gemm_block(&f, h, &l.intermediate, 0..ffn, &mut inter, false);
+            bias_gelu_seq(&mut inter, &l.intermediate.b);
+            gemm_block(&inter, ffn, &l.output, 0..h, xb, true);
+            add_bias_seq(xb, &l.output.b);
+        });
+    }
+
+    /// Multi-head attention of each span's query rows over its keys; returns the context rows
+    /// `[q_total, h]` (heads side by side, as HF's `context_layer`).
+    fn attention(&self, qkv: &QkvView, spans: &[Span], q_total: usize) -> Vec<f32> {
+        let h = self.hidden;
+        let nh = self.heads;
+        let hd = h / nh;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let blocks: Vec<Vec<f32>> = (0..spans.len() * nh)
+            .into_par_iter()
+            .map(|task| {
+                let (s, head) = (&spans[task / nh], task % nh);
+                let (m, keys) = (s.q_rows, s.keys);
+                if m == 0 || keys == 0 {
+                    return vec![0f32; m * hd];
+                }
+                let q = &qkv.q[s.q_start * qkv.q_stride + head * hd..];
+                let k = &qkv.k[s.k_start * qkv.kv_stride + head * hd..];
+                let v = &qkv.v[s.k_start * qkv.kv_stride + head * hd..];
+                assert!((m - 1) * qkv.q_stride + hd <= q.len());
+                assert!((keys - 1) * qkv.kv_stride + hd <= k.len().min(v.len()));
+                let mut scores = vec![0f32; m * keys];
+                // SAFETY: the asserts above bound every element gemm reads: q rows 0..m and
+                // k/v rows 0..keys, hd columns each at the given row stride; `scores` is m × keys.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        keys,
+                        hd,
+                        scores.as_mut_ptr(),
+                        1,
+                        keys as isize,
+                        false,
+                        q.as_ptr(),
+                        1,
+                        qkv.q_stride as isize,
+                        k.as_ptr(),
+                        qkv.kv_stride as isize,
+                        1,
+                        0.0,
+                        scale,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+                softmax_rows(&mut scores, keys);
+                let mut out = vec![0f32; m * hd];
+                // SAFETY: scores is m × keys, v rows 0..keys as asserted, out is m × hd.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        hd,
+                        keys,
+                        out.as_mut_ptr(),
+                        1,
+                        hd as isize,
+                        false,
+                        scores.as_ptr(),
+                        1,
+                        keys as isize,
+                        v.as_ptr(),
+                        1,
+                        qkv.kv_stride as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+                out
+            })
+            .collect();
+        let mut ctx = vec![0f32; q_total * h];
+        for (task, block) in blocks.iter().enumerate() {
+            let (s, head) = (&spans[task / nh], task % nh);
+            for r in 0..s.q_rows {
+                ctx[(s.q_start + r) * h + head * hd..][..hd]
+                    .copy_from_slice(&block[r * hd..][..hd]);
+            }
+        }
+        ctx
+    }
+}
+
+/// The query rows of one sequence and the keys they attend to.
+struct Span {
+    q_start: usize,
+    q_rows: usize,
+    k_start: usize,
+    keys: usize,
+}
+
+/// Where Q, K and V live: row `r` of each at `r * stride` (they may share one buffer).
+struct QkvView<'a> {
+    q: &'a [f32],
+    q_stride: usize,
+    k: &'a [f32],
+    v: &'a [f32],
+    kv_stride: usize,
+}
+
+fn gather_rows(x: &[f32], h: usize, rows: impl Iterator<Item = usize>) -> Vec<f32> {
+    rows.flat_map(|r| x[r * h..(r + 1) * h].iter().copied())
+        .collect()
+}
+
+/// `out[rows × cols.len()] (+)= a[rows × k] · w[:, cols]`, in fixed blocks of rows run in parallel.
+fn matmul(
+    a: &[f32],
+    k: usize,
+    w: &Dense,
+    cols: std::ops::Range<usize>,
+    out: &mut [f32],
+    accumulate: bool,
+) {
+    let n = cols.len();
+    if n == 0 || k == 0 {
+        return;
+    }
+    out.par_chunks_mut(ROW_BLOCK * n)
+        .zip(a.par_chunks(ROW_BLOCK * k))
+        .for_each(|(o, a)| gemm_block(a, k, w, cols.clone(), o, accumulate));
+}
+
+/// [`matmul`] on one block of rows, on this thread.
+fn gemm_block(
+    a: &[f32],
+    k: usize,
+    w: &Dense,
+    cols: std::ops::Range<usize>,
+    out: &mut [f32],
+    accumulate: bool,
+) {
+    assert_eq!(k, w.d_in, "inner dimensions");
+    assert!(cols.end <= w.d_out);
+    let n = cols.len();
+    let m = a.len() / k;
+    assert_eq!(a.len(), m * k);
+    assert_eq!(out.len(), m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    let rhs = &w.w[cols.start..];
+    // SAFETY: `a` is m × k row-major, `out` is m × n row-major, and `rhs` holds k rows of
+    // stride d_out with n ≤ d_out − cols.start columns each (asserted above).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            1,
+            k as isize,
+            rhs.as_ptr(),
+            1,
+            w.d_out as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Runs `$body` compiled for AVX2 + FMA when the CPU has them (the loops are written to
+/// auto-vectorise), else for the baseline target.
+macro_rules! simd_dispatch {
+    (fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn imp($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    imp($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU has the features `avx2` was compiled for.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            imp($($arg),*)
+        }
+    };
+}
+
+/// Rows per element-wise task.
+const EW_ROWS: usize = 64;
+
+fn add_bias(x: &mut [f32], b: &[f32]) {
+    x.par_chunks_mut(EW_ROWS * b.len())
+        .for_each(|c| add_bias_seq(c, b));
+}
+
+simd_dispatch! {
+    fn add_bias_seq(x: &mut [f32], b: &[f32]) {
+        for row in x.chunks_exact_mut(b.len()) {
+            for (v, &bj) in row.iter_mut().zip(b) {
+                *v += bj;
+            }
+        }
+    }
+}
+
+simd_dispatch! {
+    fn bias_gelu_seq(x: &mut [f32], b: &[f32]) {
+        for row in x.chunks_exact_mut(b.len()) {
+            for (v, &bj) in row.iter_mut().zip(b) {
+                let y = *v + bj;
+                *v = 0.5 * y * (1.0 + erf(y * std::f32::consts::FRAC_1_SQRT_2));
+            }
+        }
+    }
+}
+
+fn layer_norm(x: &mut [f32], h: usize, ln: &Norm, eps: f32) {
+    x.par_chunks_mut(EW_ROWS * h)
+        .for_each(|c| layer_norm_seq(c, h, &ln.gamma, &ln.beta, eps));
+}
+
+simd_dispatch! {
+    fn layer_norm_seq(x: &mut [f32], h: usize, gamma: &[f32], beta: &[f32], eps: f32) {
+        for row in x.chunks_exact_mut(h) {
+            let mean = row.iter().sum::<f32>() / h as f32;
+            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+            let inv = 1.0 / (var + eps).sqrt();
+            for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
+                *v = (*v - mean) * inv * g + b;
+            }
+        }
+    }
+}
+
+simd_dispatch! {
+    fn softmax_rows(x: &mut [f32], n: usize) {
+        for row in x.chunks_exact_mut(n) {
+            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let mut sum = 0.0;
+            for v in row.iter_mut() {
+                *v = exp(*v - max);
+                sum += *v;
+            }
+            let inv = 1.0 / sum;
+            for v in row.iter_mut() {
+                *v *= inv;
+            }
+        }
+    }
+}
+
+/// `e^x` for `x ≤ 0` down to −87 (softmax after subtracting the row maximum): Cephes' `expf`
+/// (range reduction by ln 2, degree-6 polynomial, exponent bits), ≤ 2 ulp; branch-free so loops
+/// over it vectorise.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let y = p * r * r + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `erf(x)` in float precision: a rational approximation on [−4, 4] (odd degree-13 over even
+/// degree-8 polynomial, the one Eigen and XLA use), clamped to ±1; branch-free.
+#[inline(always)]
+fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = -2.726_142_3e-10_f32;
+    p = p * x2 + 2.770_681_4e-8;
+    p = p * x2 - 2.101_024e-6;
+    p = p * x2 - 5.692_506_4e-5;
+    p = p * x2 - 7.349_906_3e-4;
+    p = p * x2 - 2.954_6e-3;
+    p = p * x2 - 1.609_603_3e-2;
+    let mut q = -1.456_607_2e-5_f32;
+    q = q * x2 - 2.133_740_6e-4;
+    q = q * x2 - 1.682_827e-3;
+    q = q * x2 - 7.373_329e-3;
+    q = q * x2 - 1.426_474e-2;
+    (x * p / q).clamp(-1.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::config::BertConfig;
+    use crate::model::device::Cpu;
+    use crate::model::{init, load, weights::WeightFile};
+
+    /// erf by its Taylor series in f64 (exact enough for |x| ≤ 4: ≤ 1e-9 after cancellation).
+    fn erf_series(x: f64) -> f64 {
+        let (mut term, mut sum, mut n) = (x, x, 0.0);
+        while term.abs() > 1e-17 {
+            n += 1.0;
+            term *= -x * x / n;
+            sum += term / (2.0 * n + 1.0);
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn erf_and_exp_are_float_accurate() {
+        for i in -600..=600 {
+            let x = (i as f64 / 100.0) as f32 as f64;
+            let want = if x.abs() > 5.0 {
+                x.signum()
+            } else {
+                erf_series(x)
+            };
+            let got = erf(x as f32) as f64;
+            assert!((got - want).abs() < 3e-7, "erf({x}) = {got}, want {want}");
+        }
+        for i in 0..=8700 {
+            let x = -(i as f64) / 100.0;
+            let want = (x as f32 as f64).exp();
+            let got = exp(x as f32) as f64;
+            assert!(
+                ((got - want) / want).abs() < 3e-7,
+                "exp({x}) = {got}, want {want}"
+            );
+        }
+    }
+
+    fn random_model(cfg: &BertConfig, seed: u64) -> (super::super::bert::Bert<Cpu>, NativeBert) {
+        let file = WeightFile {
+            path: "random".into(),
+            tensors: init::backbone(cfg, seed),
+        };
+        let burn = load::load::<Cpu>(&file, cfg, &Default::default())
+            .expect("random weights load")
+            .bert;
+        let native = NativeBert::from_burn(burn.clone(), cfg.layer_norm_eps);
+        (burn, native)
+    }
+
+    fn batch(lengths: &[usize], vocab: u32, seed: u64) -> TokenBatch {
+        let mut state = seed;
+        let rows: Vec<Vec<u32>> = lengths
+            .iter()
+            .map(|&len| {
+                (0..len)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1_442_695_040_888_963_407);
+                        (state >> 33) as u32 % vocab
+                    })
+                    .collect()
+            })
+            .collect();
+        TokenBatch::from_rows(&rows, 3)
+    }
+
+    fn max_rel(got: &[f32], want: &[f32]) -> f32 {
+        assert_eq!(got.len(), want.len());
+        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+        got.iter()
+            .zip(want)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()))
+            / scale
+    }
+
+    /// Both layer-norm placements, ragged lengths (one sequence of a single token, one longer
+    /// than a row block): the native path equals burn's at every layer, padded rows included.
+    #[test]
+    fn native_matches_burn() {
+        for (pre, last) in [(true, Some(true)), (true, Some(false)), (false, None)] {
+            let mut cfg = BertConfig::preset("tiny", 600).expect("tiny preset");
+            cfg.pre_layer_norm = pre;
+            cfg.last_layer_norm = last;
+            cfg.max_position_embeddings = cfg.max_position_embeddings.max(300);
+            let (burn, native) = random_model(&cfg, 7);
+            let b = batch(&[5, 1, 300, 37], 600, 11);
+            let dev = Default::default();
+            let (ids, mask) = super::super::batch_tensors::<Cpu>(&b, &dev);
+            let want = burn.forward_all(ids.clone(), mask.clone());
+            let got = native.hidden_states(&b);
+            assert_eq!(got.len(), want.len());
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert_eq!(g.shape, w.dims().to_vec());
+                let e = max_rel(&g.data, &values(w));
+                assert!(e < 1e-5, "pre {pre} last {last:?}: state {i} error {e:e}");
+            }
+            let want_cls = values(burn.cls(ids, mask));
+            let e = max_rel(&native.cls(&b), &want_cls);
+            assert!(e < 1e-5, "pre {pre} last {last:?}: cls error {e:e}");
+        }
+    }
+
+    /// The [CLS] vector of a sequence does not depend on what it is batched with, nor on the
+    /// thread count (fixed row blocks), to the bit.
+    #[test]
+    fn cls_is_independent_of_batch_and_threads() {
+        let cfg = BertConfig::preset("tiny", 600).expect("tiny preset");
+        let (_, native) = random_model(&cfg, 3);
+        let b = batch(&[40, 300, 7, 120], 600, 5);
+        let pool = |t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .expect("pool")
+        };
+        let one = pool(1).install(|| native.cls(&b));
+        let two = pool(3).install(|| native.cls(&b));
+        assert_eq!(one, two);
+        let h = cfg.hidden_size;
+        let single = native.cls(&TokenBatch::from_rows(
+            &[b.ids[b.seq_len..][..300].to_vec()],
+            3,
+        ));
+        assert!(max_rel(&single, &one[h..2 * h]) < 1e-6);
+    }
+
+    #[test]
+    fn empty_batch_gives_nothing() {
+        let cfg = BertConfig::preset("tiny", 600).expect("tiny preset");
+        let (_, native) = random_model(&cfg, 3);
+        assert!(native.cls(&TokenBatch::from_rows(&[], 3)).is_empty());
+        assert!(native.num_params() > 0);
+    }
+}
