@@ -1,7 +1,8 @@
 //! Backend choice. The one file with `#[cfg(feature = "cuda")]`.
 //!
 //! CPU: burn's `Flex` backend (pure Rust, SIMD gemm, rayon threads; it runs on the rayon pool the
-//! caller installs, so `--threads` bounds it). CUDA: burn-cuda (cubecl-cuda 0.10, libcuda loaded at
+//! caller installs, so `--threads` bounds it); CPU inference runs the encoder in `native.rs` on
+//! that same pool, and Flex the head. CUDA: burn-cuda (cubecl-cuda 0.10, libcuda loaded at
 //! run time). burn 0.21 panics inside a device thread when libcuda is absent, so we probe for the
 //! driver first and return an error instead.
 

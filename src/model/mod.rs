@@ -1,4 +1,6 @@
-//! GENA-LM backbone and the paper's head in burn: everything burn-specific lives in this folder.
+//! GENA-LM backbone and the paper's head: burn modules (training, CUDA, the head) and a native CPU
+//! encoder for inference ([`native`], `GENOSIFT_CPU_KERNEL=burn` for burn's instead). Everything
+//! model-specific lives in this folder.
 //!
 //! Outside, the model is an [`Engine`]: token batches ([`crate::tokenize::TokenBatch`]) in, plain
 //! vectors out. Moving to another burn version touches only `model/`.
