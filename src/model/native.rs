@@ -365,63 +365,30 @@ impl NativeBert {
                 if m == 0 || keys == 0 {
                     return vec![0f32; m * hd];
                 }
-                let q = &qkv.q[s.q_start * qkv.q_stride + head * hd..];
-                let k = &qkv.k[s.k_start * qkv.kv_stride + head * hd..];
-                let v = &qkv.v[s.k_start * qkv.kv_stride + head * hd..];
-                assert!((m - 1) * qkv.q_stride + hd <= q.len());
-                assert!((keys - 1) * qkv.kv_stride + hd <= k.len().min(v.len()));
+                let q = Strided::rows(&qkv.q[s.q_start * qkv.q_stride + head * hd..], qkv.q_stride);
+                let kv_at = s.k_start * qkv.kv_stride + head * hd;
+                let v = Strided::rows(&qkv.v[kv_at..], qkv.kv_stride);
+                // Kᵀ: element (d, j) is K's row j, column d.
+                let kt = Strided {
+                    data: &qkv.k[kv_at..],
+                    rs: 1,
+                    cs: qkv.kv_stride,
+                };
                 let mut scores = vec![0f32; m * keys];
-                // SAFETY: the asserts above bound every element gemm reads: q rows 0..m and
-                // k/v rows 0..keys, hd columns each at the given row stride; `scores` is m × keys.
-                unsafe {
-                    gemm::gemm(
-                        m,
-                        keys,
-                        hd,
-                        scores.as_mut_ptr(),
-                        1,
-                        keys as isize,
-                        false,
-                        q.as_ptr(),
-                        1,
-                        qkv.q_stride as isize,
-                        k.as_ptr(),
-                        qkv.kv_stride as isize,
-                        1,
-                        0.0,
-                        scale,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
+                gemm_into(m, keys, hd, &mut scores, keys, q, kt, scale, false);
                 softmax_rows(&mut scores, keys);
                 let mut out = vec![0f32; m * hd];
-                // SAFETY: scores is m × keys, v rows 0..keys as asserted, out is m × hd.
-                unsafe {
-                    gemm::gemm(
-                        m,
-                        hd,
-                        keys,
-                        out.as_mut_ptr(),
-                        1,
-                        hd as isize,
-                        false,
-                        scores.as_ptr(),
-                        1,
-                        keys as isize,
-                        v.as_ptr(),
-                        1,
-                        qkv.kv_stride as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
+                gemm_into(
+                    m,
+                    hd,
+                    keys,
+                    &mut out,
+                    hd,
+                    Strided::rows(&scores, keys),
+                    v,
+                    1.0,
+                    false,
+                );
                 out
             })
             .collect();
@@ -495,9 +462,54 @@ fn gemm_block(
     if m == 0 || n == 0 {
         return;
     }
-    let rhs = &w.w[cols.start..];
-    // SAFETY: `a` is m × k row-major, `out` is m × n row-major, and `rhs` holds k rows of
-    // stride d_out with n ≤ d_out − cols.start columns each (asserted above).
+    let rhs = Strided::rows(&w.w[cols.start..], w.d_out);
+    gemm_into(m, n, k, out, n, Strided::rows(a, k), rhs, 1.0, accumulate);
+}
+
+/// A matrix in a slice: element `(i, j)` at `data[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+struct Strided<'a> {
+    data: &'a [f32],
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// Row-major with row stride `rs`.
+    fn rows(data: &'a [f32], rs: usize) -> Self {
+        Self { data, rs, cs: 1 }
+    }
+
+    /// Whether every element of an `r × c` matrix lies inside `data`.
+    fn holds(&self, r: usize, c: usize) -> bool {
+        r == 0 || c == 0 || (r - 1) * self.rs + (c - 1) * self.cs < self.data.len()
+    }
+}
+
+/// `out[m × n]` (row stride `out_rs`) `= scale · lhs[m × k] · rhs[k × n]`, or `+=` with
+/// `accumulate`; one `gemm` call on this thread. The one `unsafe` block of the encoder: every
+/// element it touches is bounds-checked first.
+#[allow(clippy::too_many_arguments)]
+fn gemm_into(
+    m: usize,
+    n: usize,
+    k: usize,
+    out: &mut [f32],
+    out_rs: usize,
+    lhs: Strided,
+    rhs: Strided,
+    scale: f32,
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k > 0, "empty inner dimension");
+    assert!((m - 1) * out_rs + n <= out.len(), "output out of bounds");
+    assert!(lhs.holds(m, k), "left operand out of bounds");
+    assert!(rhs.holds(k, n), "right operand out of bounds");
+    // SAFETY: the asserts bound every element read (lhs m × k, rhs k × n at their strides) and
+    // written (out m × n at row stride out_rs); `out` is borrowed mutably, so nothing aliases it.
     unsafe {
         gemm::gemm(
             m,
@@ -505,16 +517,16 @@ fn gemm_block(
             k,
             out.as_mut_ptr(),
             1,
-            n as isize,
+            out_rs as isize,
             accumulate,
-            a.as_ptr(),
-            1,
-            k as isize,
-            rhs.as_ptr(),
-            1,
-            w.d_out as isize,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
             1.0,
-            1.0,
+            scale,
             false,
             false,
             false,
