@@ -1,14 +1,18 @@
 //! Cutting records into L-bp chunks.
 //!
 //! Rules (README "Chunking"):
-//! - a record of ≥ L bp is cut into consecutive L-bp chunks; its tail (< L) stays in the buffer and
-//!   is packed with what follows;
-//! - records shorter than L (reads) are packed into one chunk, each joined to the previous one by a
-//!   run of [`SEPARATOR_LEN`] N, which the GENA-LM tokenizer turns into one `-` token, so no BPE
-//!   token spans two reads;
-//! - separators count towards L; when a record starts and no more than a separator would fit, the
-//!   chunk is closed short rather than split inside a separator;
+//! - records are packed into chunks of at most L bytes, each joined to the previous one by a run of
+//!   [`SEPARATOR_LEN`] N, which the GENA-LM tokenizer turns into one `-` token, so no BPE token
+//!   spans two records; separators count towards L;
+//! - a record either fits whole in the room left in the chunk (after its separator) or starts the
+//!   next chunk, so a read is never split between two chunks, as the training sampler packs whole
+//!   reads;
+//! - a record of more than L bp thus starts a chunk and is cut into consecutive L-bp chunks; its
+//!   tail (< L) stays in the buffer and is packed with what follows;
 //! - at the end of input the last, partial chunk is kept if it holds any base.
+//!
+//! Records stream in pieces (FASTA lines), so a record's length is known only at its end: a record
+//! that outgrows the room left is moved to the next chunk when it does.
 
 use std::sync::Arc;
 
@@ -46,6 +50,8 @@ pub struct Chunker {
     record: Option<(Arc<str>, u64)>,
     /// Whether the current record already has bases in `buf`.
     record_in_buf: bool,
+    /// Where the current record's bases start in `buf` (0: at the chunk's start).
+    record_start: usize,
 }
 
 impl Chunker {
@@ -63,6 +69,7 @@ impl Chunker {
             record_names: Vec::new(),
             record: None,
             record_in_buf: false,
+            record_start: 0,
         }
     }
 
@@ -113,6 +120,21 @@ impl Chunker {
                 self.record_names.push(name);
                 self.n_records += 1;
                 self.record_in_buf = true;
+                self.record_start = self.buf.len();
+            }
+            if self.buf.len() == self.len {
+                // The current record goes on past a full chunk. If it started after other
+                // records, it moves whole to the next chunk; otherwise it is cut here and goes on
+                // in the next chunk without a separator (the loop's top sees an empty buffer).
+                let c = if self.record_start > 0 {
+                    self.move_record_out()
+                } else {
+                    self.take()
+                };
+                if !emit(c) {
+                    return false;
+                }
+                continue;
             }
             let room = self.len - self.buf.len();
             let n = room.min(bases.len());
@@ -122,16 +144,30 @@ impl Chunker {
                 *off += n as u64;
             }
             bases = &bases[n..];
-            if self.buf.len() == self.len {
-                // A record that goes on continues in the next chunk without a separator: the
-                // loop's top sees an empty buffer.
-                let c = self.take();
-                if !emit(c) {
-                    return false;
-                }
-            }
         }
         true
+    }
+
+    /// Closes the chunk before the current record, which started after other records and has
+    /// outgrown the room left; its bases so far become the next chunk's start.
+    fn move_record_out(&mut self) -> Chunk {
+        let moved = self.buf.split_off(self.record_start);
+        self.buf.truncate(self.record_start - SEPARATOR_LEN);
+        let name = self
+            .record_names
+            .pop()
+            .expect("the current record is named");
+        self.n_records -= 1;
+        self.bp -= moved.len();
+        let chunk = self.take();
+        self.first_record = Some((name.clone(), 0));
+        self.record_names.push(name);
+        self.n_records = 1;
+        self.bp = moved.len();
+        self.buf = moved;
+        self.record_in_buf = true;
+        self.record_start = 0;
+        chunk
     }
 
     /// The last, partial chunk, if it holds any base.
@@ -184,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_are_joined_by_separators() {
+    fn reads_are_joined_by_separators_and_never_split() {
         let out = run(
             30,
             &[("r1", b"ACGT"), ("r2", b"TTTT"), ("r3", b"GGGGGGGGGGGG")],
@@ -192,14 +228,50 @@ mod tests {
         let mut want = b"ACGT".to_vec();
         want.extend(b"NNNNNNNNNN");
         want.extend(b"TTTT");
-        want.extend(b"NNNNNNNNNN");
-        want.extend(b"GG");
+        assert_eq!(out.len(), 2);
         assert_eq!(out[0].seq, want);
-        assert_eq!(out[0].n_records, 3);
+        assert_eq!(out[0].n_records, 2);
+        assert_eq!(out[0].bp, 8);
         let names: Vec<&str> = out[0].record_names.iter().map(|n| &**n).collect();
-        assert_eq!(names, ["r1", "r2", "r3"]);
+        assert_eq!(names, ["r1", "r2"]);
+        // r3 (12 bp) did not fit in the 12 bytes left after a separator: it starts chunk 2, whole.
         assert_eq!(&*out[1].first_record, "r3");
-        assert_eq!(out[1].first_offset, 2);
-        assert_eq!(out[1].seq, b"GGGGGGGGGG".to_vec());
+        assert_eq!(out[1].first_offset, 0);
+        assert_eq!(out[1].seq, vec![b'G'; 12]);
+        assert_eq!(out[1].n_records, 1);
+    }
+
+    #[test]
+    fn a_read_that_fits_exactly_stays() {
+        // 9 + 10 + 11 = 30 = L.
+        let out = run(30, &[("a", &[b'A'; 9]), ("c", &[b'C'; 11]), ("g", b"GG")]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].seq.len(), 30);
+        assert_eq!(out[0].n_records, 2);
+        assert_eq!(&*out[1].first_record, "g");
+    }
+
+    #[test]
+    fn a_long_record_after_reads_starts_its_own_chunk() {
+        let long = vec![b'T'; 45];
+        let mut c = Chunker::new(20);
+        let mut out = Vec::new();
+        for (name, seq) in [("r", &b"ACG"[..]), ("long", &long[..])] {
+            c.start(name);
+            // FASTA-like: the long record arrives in 7-bp lines.
+            for piece in seq.chunks(7) {
+                assert!(c.push(piece, &mut |ch| {
+                    out.push(ch);
+                    true
+                }));
+            }
+        }
+        out.extend(c.finish());
+        let lens: Vec<usize> = out.iter().map(|c| c.seq.len()).collect();
+        assert_eq!(lens, [3, 20, 20, 5]);
+        assert_eq!(out[1].first_offset, 0);
+        assert_eq!(out[2].first_offset, 20);
+        assert_eq!(out[3].first_offset, 40);
+        assert!(out[1..].iter().all(|c| &*c.first_record == "long"));
     }
 }

@@ -18,6 +18,15 @@
 //! female while her hit rate stays below the logarithmic mean of `p_f` and `p_m`, which is why
 //! the threshold is chosen to keep `p_f` well below `p_m`.
 //!
+//! **Graded evidence.** A chunk far above the threshold is stronger evidence than one just above
+//! it, so `calibrate` also cuts the upper logit range into bins ([`LogitBin`]) and measures both
+//! rates per bin; each chunk then adds `ln(p_m,b / p_f,b)` of its bin `b` (chunks below the lowest
+//! bin add `ln((1 − Σ p_m) / (1 − Σ p_f))`). The bins' edges are the threshold and the female
+//! logits' upper quantiles, so every bin holds at least [`MIN_FEMALE_PER_BIN`] female validation
+//! chunks and no rate rests on a pseudo-count alone; adjacent bins whose ratios do not increase with
+//! the logit are merged. The single-threshold rule above is the case of one bin, and models
+//! calibrated before bins existed keep using it. `hits` stays the count above the threshold.
+//!
 //! Rates are estimated with half a pseudo-count, `(hits + 0.5) / (chunks + 1)`, so a detector that
 //! never fired on the female validation chunks gets a small positive false-Y rate, not zero (one
 //! hit would otherwise be infinite evidence).
@@ -42,7 +51,21 @@ pub struct YEvidence {
     /// sensitivity on them.
     pub y_chunk_share: f64,
     pub sensitivity: f64,
+    /// Graded evidence: rates per logit bin, lowest first (empty: the single threshold only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bins: Vec<LogitBin>,
 }
+
+/// Chunks with a Y logit above `above` (and not above the next bin's edge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogitBin {
+    pub above: f32,
+    pub p_male: f64,
+    pub p_female: f64,
+}
+
+/// Each bin of graded evidence holds at least this many female validation chunks.
+pub const MIN_FEMALE_PER_BIN: usize = 10;
 
 /// `(hits + 0.5) / (n + 1)`.
 pub fn rate(hits: u64, n: u64) -> f64 {
@@ -59,6 +82,26 @@ impl YEvidence {
     pub fn log_lr(&self, hits: u64, n: u64) -> f64 {
         let (pm, pf) = (self.p_hit_male, self.p_hit_female);
         hits as f64 * (pm / pf).ln() + (n - hits) as f64 * ((1.0 - pm) / (1.0 - pf)).ln()
+    }
+
+    /// The log likelihood ratio one chunk with this Y logit adds.
+    pub fn chunk_log_lr(&self, logit: f32) -> f64 {
+        if self.bins.is_empty() {
+            let (pm, pf) = (self.p_hit_male, self.p_hit_female);
+            return if logit > self.logit_threshold {
+                (pm / pf).ln()
+            } else {
+                ((1.0 - pm) / (1.0 - pf)).ln()
+            };
+        }
+        match self.bins.iter().rposition(|b| logit > b.above) {
+            Some(i) => (self.bins[i].p_male / self.bins[i].p_female).ln(),
+            None => {
+                let pm: f64 = self.bins.iter().map(|b| b.p_male).sum();
+                let pf: f64 = self.bins.iter().map(|b| b.p_female).sum();
+                ((1.0 - pm) / (1.0 - pf)).ln()
+            }
+        }
     }
 
     /// Expected chunks for the evidence to reach `confidence` either way (per-chunk information
@@ -120,8 +163,74 @@ impl YEvidence {
             } else {
                 0.0
             },
+            bins: graded_bins(&m, &f, t),
         })
     }
+}
+
+/// Bins for graded evidence over sorted male and female logits, given the single threshold `t`.
+///
+/// Candidate edges: the female logits' 97% and 99% quantiles, `t`, and the female logits with
+/// 100, 30 and [`MIN_FEMALE_PER_BIN`] chunks above them. Edges below the 97% quantile, or leaving
+/// fewer than [`MIN_FEMALE_PER_BIN`] female chunks in a bin, are dropped; then adjacent bins whose
+/// likelihood ratio does not increase are merged.
+fn graded_bins(m: &[f32], f: &[f32], t: f32) -> Vec<LogitBin> {
+    let nf = f.len();
+    if nf < 2 * MIN_FEMALE_PER_BIN {
+        return Vec::new();
+    }
+    let q = |p: f64| f[((nf - 1) as f64 * p).round() as usize];
+    let from_top = |k: usize| f[nf - 1 - k.min(nf - 1)];
+    let floor = q(0.97);
+    let mut edges: Vec<f32> = [q(0.97), q(0.99), t, from_top(100), from_top(30)]
+        .into_iter()
+        .chain([from_top(MIN_FEMALE_PER_BIN)])
+        .filter(|&e| e >= floor)
+        .collect();
+    edges.sort_by(f32::total_cmp);
+    edges.dedup();
+    let above = |sorted: &[f32], e: f32| sorted.len() - sorted.partition_point(|&x| x <= e);
+    // Keep an edge only if the bin it opens (up to the next kept edge, or the top) holds enough
+    // female chunks: walk from the top down.
+    let mut kept: Vec<f32> = Vec::new();
+    for &e in edges.iter().rev() {
+        let upper = kept.last().map_or(0, |&k| above(f, k));
+        if above(f, e) - upper >= MIN_FEMALE_PER_BIN {
+            kept.push(e);
+        }
+    }
+    kept.reverse();
+    // Counts per bin: (edge, male, female).
+    let mut bins: Vec<(f32, usize, usize)> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, &e)| {
+            let next = kept.get(i + 1);
+            let count = |s: &[f32]| above(s, e) - next.map_or(0, |&n| above(s, n));
+            (e, count(m), count(f))
+        })
+        .collect();
+    let ratio =
+        |b: &(f32, usize, usize)| rate(b.1 as u64, m.len() as u64) / rate(b.2 as u64, nf as u64);
+    // Pool adjacent violators: merge a bin into the one below while its ratio is not larger.
+    let mut i = 1;
+    while i < bins.len() {
+        if ratio(&bins[i]) <= ratio(&bins[i - 1]) {
+            let b = bins.remove(i);
+            bins[i - 1].1 += b.1;
+            bins[i - 1].2 += b.2;
+            i = i.saturating_sub(1).max(1);
+        } else {
+            i += 1;
+        }
+    }
+    bins.into_iter()
+        .map(|(above, bm, bf)| LogitBin {
+            above,
+            p_male: rate(bm as u64, m.len() as u64),
+            p_female: rate(bf as u64, nf as u64),
+        })
+        .collect()
 }
 
 /// Accumulates chunk logits of one sample and decides.
@@ -130,6 +239,7 @@ pub struct EvidenceCall {
     pub evidence: YEvidence,
     pub chunks: u64,
     pub hits: u64,
+    log_lr: f64,
 }
 
 impl EvidenceCall {
@@ -138,6 +248,7 @@ impl EvidenceCall {
             evidence,
             chunks: 0,
             hits: 0,
+            log_lr: 0.0,
         }
     }
 
@@ -151,10 +262,12 @@ impl EvidenceCall {
         if self.is_hit(logit) {
             self.hits += 1;
         }
+        self.log_lr += self.evidence.chunk_log_lr(logit);
     }
 
+    /// Log likelihood ratio (male : female) of the chunks so far.
     pub fn log_lr(&self) -> f64 {
-        self.evidence.log_lr(self.hits, self.chunks)
+        self.log_lr
     }
 
     /// P(male | chunks) with even prior odds.
@@ -188,6 +301,7 @@ mod tests {
             female_chunks: 0,
             y_chunk_share: 0.0,
             sensitivity: 0.0,
+            bins: Vec::new(),
         }
     }
 
@@ -221,6 +335,63 @@ mod tests {
         assert_eq!(c.decide(0.99), Call::NoCall); // posterior_male 0.1278
         (0..400).for_each(|_| c.add(-1.0));
         assert_eq!(c.decide(0.99), Call::Female); // 6.8e-5
+    }
+
+    #[test]
+    fn graded_likelihood_ratio_by_hand() {
+        let mut e = ev(0.02, 0.001);
+        e.bins = vec![
+            LogitBin {
+                above: 2.0,
+                p_male: 0.02,
+                p_female: 0.01,
+            },
+            LogitBin {
+                above: 5.0,
+                p_male: 0.01,
+                p_female: 0.0005,
+            },
+        ];
+        // Below 2: ln(0.97 / 0.9895) = −0.019904; (2, 5]: ln 2; above 5: ln 20.
+        assert!((e.chunk_log_lr(1.0) + 0.019904).abs() < 1e-6);
+        assert!(
+            (e.chunk_log_lr(2.0) + 0.019904).abs() < 1e-6,
+            "edges are exclusive"
+        );
+        assert!((e.chunk_log_lr(3.0) - 2f64.ln()).abs() < 1e-12);
+        assert!((e.chunk_log_lr(9.0) - 20f64.ln()).abs() < 1e-12);
+        let mut c = EvidenceCall::new(e);
+        for l in [9.0, 3.0, 0.0, 0.0] {
+            c.add(l);
+        }
+        // ln 20 + ln 2 − 2·0.019904 = 3.649072; hits count the single threshold (logit > 0).
+        assert!((c.log_lr() - 3.649072).abs() < 1e-5, "{}", c.log_lr());
+        assert_eq!((c.hits, c.chunks), (2, 4));
+    }
+
+    #[test]
+    fn fitted_bins_have_female_support_and_rising_ratios() {
+        // Females: logits 0..10 000 spread over [−4, 4); males the same plus 2% Y chunks whose
+        // logits rise from 2 to 8.
+        let female: Vec<f32> = (0..10_000)
+            .map(|i| -4.0 + 8.0 * i as f32 / 10_000.0)
+            .collect();
+        let mut male: Vec<(f32, bool)> = female.iter().map(|&l| (l, false)).collect();
+        male.extend((0..200).map(|i| (2.0 + 6.0 * i as f32 / 200.0, true)));
+        let e = YEvidence::fit(&male, &female).unwrap();
+        assert!(e.bins.len() >= 2, "{:?}", e.bins);
+        for w in e.bins.windows(2) {
+            assert!(w[0].above < w[1].above);
+            assert!(w[0].p_male / w[0].p_female < w[1].p_male / w[1].p_female);
+        }
+        for (i, b) in e.bins.iter().enumerate() {
+            let hi = e.bins.get(i + 1).map_or(f32::INFINITY, |n| n.above);
+            let n = female.iter().filter(|&&l| l > b.above && l <= hi).count();
+            assert!(n >= MIN_FEMALE_PER_BIN, "bin {i}: {n} female chunks");
+            assert_eq!(b.p_female, rate(n as u64, 10_000));
+        }
+        // No edge above the female logits' range: the top bin still holds 10 female chunks.
+        assert!(e.bins.last().unwrap().above <= female[10_000 - 1 - MIN_FEMALE_PER_BIN]);
     }
 
     #[test]

@@ -136,7 +136,8 @@ struct GroupSender {
 struct GroupFeed {
     grouper: Grouper,
     tx: Sender<GroupMsg>,
-    records: u64,
+    /// Records with bases in the chunks emitted so far (a record cut across chunks counts once).
+    emitted_records: u64,
     /// Bases in all chunks emitted so far (input order, so: bases up to the last chunk's end).
     emitted_bp: u64,
     chunks: u64,
@@ -147,13 +148,14 @@ impl GroupFeed {
     fn chunk(&mut self, chunk: Chunk) -> bool {
         self.chunks += 1;
         self.emitted_bp += chunk.bp as u64;
+        self.emitted_records += u64::from(chunk.n_records) - u64::from(chunk.first_offset > 0);
         match self.grouper.push(chunk) {
             Some(group) => self
                 .tx
                 .send(GroupMsg {
                     group,
                     partial: false,
-                    records_through: self.records,
+                    records_through: self.emitted_records,
                     bp_through: self.emitted_bp,
                 })
                 .is_ok(),
@@ -164,7 +166,6 @@ impl GroupFeed {
 
 impl RecordSink for GroupSender {
     fn start(&mut self, name: &str) -> bool {
-        self.feed.records += 1;
         self.chunker.start(name);
         true
     }
@@ -381,7 +382,7 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
                 feed: GroupFeed {
                     grouper: Grouper::new(n),
                     tx,
-                    records: 0,
+                    emitted_records: 0,
                     emitted_bp: 0,
                     chunks: 0,
                 },

@@ -128,8 +128,11 @@ fn classifier_matches_reference_on_groups() {
             true
         });
     }
-    assert!(chunker.finish().is_none());
+    chunks.extend(chunker.finish());
     assert_eq!(chunks.len(), 48);
+    assert!(chunks
+        .iter()
+        .all(|c| c.n_records == 1 && c.seq.len() == 3072));
     let exp = expected("gena-tiny/classifier/expected.safetensors");
     let want_ids = &exp.tensors["input_ids"];
     let t = want_ids.shape[2];

@@ -140,15 +140,25 @@ fn check_chunks(records: &Records, len: usize, chunks: &[Chunk]) {
         assert_eq!(c.n_records, n_records, "chunk {k}: n_records");
         let listed: Vec<&str> = c.record_names.iter().map(|n| &**n).collect();
         assert_eq!(listed, names, "chunk {k}: record names");
+        assert_eq!(
+            c.first_offset % len as u64,
+            0,
+            "chunk {k}: starts inside a record, not at a multiple of L"
+        );
         if k + 1 < chunks.len() && c.seq.len() < len {
-            // Closed short: only when the next record would have had no more than a separator's
-            // room, so the next chunk starts a record at its first base.
-            assert!(
-                len - c.seq.len() <= SEPARATOR_LEN,
-                "chunk {k} closed with {} bytes of room",
-                len - c.seq.len()
-            );
+            // Closed short: at a record's end, and only when the next record would not fit whole
+            // after a separator (a record shorter than L is never split).
             assert_eq!(off, records[ri].1.len(), "chunk {k}: short mid-record");
+            let room = len - c.seq.len();
+            let next = records[ri + 1..]
+                .iter()
+                .find(|r| !r.1.is_empty())
+                .expect("a later chunk has bases");
+            assert!(
+                room <= SEPARATOR_LEN || next.1.len() > room - SEPARATOR_LEN,
+                "chunk {k} closed with {room} bytes of room before a {}-bp record",
+                next.1.len()
+            );
         }
     }
     skip_done(&mut ri, &mut off);

@@ -257,6 +257,14 @@ pub fn calibrate(
                 ),
                 None => {}
             }
+            if let Some(e) = evidence.as_ref().filter(|e| !e.bins.is_empty()) {
+                let bins: Vec<String> = e
+                    .bins
+                    .iter()
+                    .map(|b| format!("> {:.2}: LR {:.2}", b.above, b.p_male / b.p_female))
+                    .collect();
+                tracing::info!("{species}: graded Y evidence, {}", bins.join("; "));
+            }
         }
         result.insert(
             species,

@@ -31,7 +31,7 @@ use super::sheet::{read_sheet, Sex, Split};
 use crate::bundle::ModelBundle;
 use crate::call::{Call, SampleCall};
 use crate::chunk::Chunker;
-use crate::evidence::EvidenceCall;
+use crate::evidence::{EvidenceCall, YEvidence};
 use crate::group::Grouper;
 use crate::io::input::{read_records, Source};
 use crate::io::output::Table;
@@ -240,7 +240,18 @@ pub fn evaluate_reads(
                 });
             };
             // One pass of `repeats` subsets per genome for each rule.
-            if let Some(ev) = &evidence {
+            // `lr` as `predict` calls it (graded when calibrated so), and with graded evidence
+            // also the single-threshold rule (`lr-hits`) on the same subsets, for comparison.
+            let variants = evidence.iter().flat_map(|ev| {
+                let single = YEvidence {
+                    bins: Vec::new(),
+                    ..ev.clone()
+                };
+                std::iter::once(("lr", ev.clone()))
+                    .chain((!ev.bins.is_empty()).then_some(("lr-hits", single)))
+            });
+            for (rule, ev) in variants {
+                let mut rng = StdRng::seed_from_u64(opts.seed ^ n);
                 let calls: Vec<Vec<Call>> = set
                     .iter()
                     .map(|g| {
@@ -255,7 +266,7 @@ pub fn evaluate_reads(
                             .collect()
                     })
                     .collect();
-                push("lr", tally(&sexes, &calls, opts.repeats));
+                push(rule, tally(&sexes, &calls, opts.repeats));
             }
             if let Some(cal) = cal {
                 let calls: Vec<Vec<Call>> = set
