@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn a_long_record_after_reads_starts_its_own_chunk() {
-        let long = vec![b'T'; 45];
+        let long = [b'T'; 45];
         let mut c = Chunker::new(20);
         let mut out = Vec::new();
         for (name, seq) in [("r", &b"ACG"[..]), ("long", &long[..])] {

@@ -213,6 +213,10 @@ pub struct TrainArgs {
     /// step (0: the paper's sampler).
     #[arg(long, default_value_t = 0.0, value_name = "RATE")]
     pub y_boost: f64,
+    /// Substitution rate applied to the sampled chunks, so the model learns reads as a sequencer
+    /// gives them (`simulate` makes short reads with 0.005).
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub read_errors: f64,
     #[arg(long, default_value_t = 142)]
     pub seed: u64,
     /// Compute threads. Default: available cores.
@@ -244,6 +248,10 @@ pub struct PoolArgs {
     /// Posterior the likelihood-ratio rule must reach (evaluate; as predict's).
     #[arg(long, default_value_t = 0.99, value_name = "P")]
     pub min_confidence: f64,
+    /// Substitution rate applied to the sampled reads, so the Y detector's rates are measured on
+    /// reads as a sequencer gives them (`simulate` makes short reads with 0.005).
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub read_errors: f64,
     #[arg(long, default_value_t = 143)]
     pub seed: u64,
 }

@@ -92,6 +92,9 @@ fn pool_options(
     a: &genosift::cli::PoolArgs,
     reweight: Vec<genosift::train::sampler::Reweight>,
 ) -> Result<genosift::train::evaluate::PoolOptions> {
+    if !(0.0..0.5).contains(&a.read_errors) {
+        anyhow::bail!("--read-errors {}: expected a rate in [0, 0.5)", a.read_errors);
+    }
     Ok(genosift::train::evaluate::PoolOptions {
         ks: genosift::train::evaluate::parse_ks(&a.k)?,
         repeats: a.repeats.max(1),
@@ -100,6 +103,7 @@ fn pool_options(
         threads: threads(&a.common)?,
         reweight,
         min_confidence: a.min_confidence,
+        read_errors: a.read_errors,
         quiet: a.common.quiet,
     })
 }
@@ -261,6 +265,7 @@ fn run(cli: Cli) -> Result<()> {
                 chunk_loss_weight: a.chunk_loss_weight,
                 force_y: a.force_y,
                 y_boost: a.y_boost,
+                read_errors: a.read_errors,
                 quiet: a.quiet,
             };
             let r = genosift::train::trainer::train(&opts)?;

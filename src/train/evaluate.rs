@@ -25,6 +25,7 @@ use super::sampler::{
     cumulative, load_genomes, sample_group, Genome, Kind, Reweight, SampledChunk,
 };
 use super::sheet::{read_sheet, Sex, Split};
+use super::simulate::substitute;
 use crate::bundle::ModelBundle;
 use crate::call::Call;
 use crate::evidence::{EvidenceCall, YEvidence};
@@ -43,6 +44,8 @@ pub struct PoolOptions {
     pub reweight: Vec<Reweight>,
     /// Posterior the likelihood-ratio rule must reach (evaluate).
     pub min_confidence: f64,
+    /// Substitution rate applied to sampled chunks (sequencing errors).
+    pub read_errors: f64,
     pub quiet: bool,
 }
 
@@ -71,9 +74,16 @@ fn score_pool(
         .pool
         .max(opts.ks.iter().copied().max().unwrap_or(1) as usize);
     // Sample every group first (sequential RNG: reproducible), then score in batches.
-    let groups: Vec<Vec<SampledChunk>> = (0..pool)
+    let mut groups: Vec<Vec<SampledChunk>> = (0..pool)
         .map(|_| sample_group(genome, &cum, n, len, reads, &mut rng))
         .collect();
+    if opts.read_errors > 0.0 {
+        // A stream of its own: the same pieces are drawn with or without errors.
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_e770);
+        for c in groups.iter_mut().flatten() {
+            substitute(&mut rng, &mut c.seq, opts.read_errors);
+        }
+    }
     let per_batch = 4;
     groups
         .chunks(per_batch)

@@ -119,19 +119,23 @@ pub fn revcomp(seq: &[u8]) -> Vec<u8> {
 
 /// Substitutes each base with probability `rate`.
 fn mutate(rng: &mut StdRng, seq: &[u8], rate: f64) -> Vec<u8> {
-    seq.iter()
-        .map(|&b| {
-            if rng.random::<f64>() < rate {
-                let mut c = BASES[rng.random_range(0..4)];
-                while c == b {
-                    c = BASES[rng.random_range(0..4)];
-                }
-                c
-            } else {
-                b
+    let mut out = seq.to_vec();
+    substitute(rng, &mut out, rate);
+    out
+}
+
+/// Replaces each A, C, G or T of `seq` with probability `rate` by one of the other three (one
+/// draw per byte, N and separators included, which are left as they are).
+pub fn substitute(rng: &mut StdRng, seq: &mut [u8], rate: f64) {
+    for b in seq.iter_mut() {
+        if rng.random::<f64>() < rate && BASES.contains(b) {
+            let mut c = BASES[rng.random_range(0..4)];
+            while c == *b {
+                c = BASES[rng.random_range(0..4)];
             }
-        })
-        .collect()
+            *b = c;
+        }
+    }
 }
 
 /// Overwrites `seq[at..]` with `insert` (clipped to the end).
@@ -444,6 +448,21 @@ fn write_fastq(path: &Path, sample: &str, reads: &[Vec<u8>]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn substitute_changes_bases_only_at_its_rate() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let orig: Vec<u8> = b"ACGT".repeat(5_000).into_iter().chain([b'N'; 100]).collect();
+        let mut s = orig.clone();
+        substitute(&mut rng, &mut s, 0.01);
+        let changed = s.iter().zip(&orig).filter(|(a, b)| a != b).count();
+        assert!((140..=260).contains(&changed), "{changed} of 20 000 at 1%");
+        assert!(s[20_000..].iter().all(|&b| b == b'N'), "N is left alone");
+        assert!(s.iter().all(|b| b"ACGTN".contains(b)));
+        let mut same = orig.clone();
+        substitute(&mut rng, &mut same, 0.0);
+        assert_eq!(same, orig);
+    }
 
     #[test]
     fn y_shares_are_mammal_like() {

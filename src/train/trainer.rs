@@ -18,7 +18,9 @@ use rand::{Rng, SeedableRng};
 use super::metrics::roc_auc;
 use super::sampler::{
     by_species, cumulative, load_genomes, sample_group_boosted, sample_group_forced, Genome,
+    SampledChunk,
 };
+use super::simulate::substitute;
 use super::sheet::{read_sheet, Sex, Split};
 use crate::bundle::read_config;
 use crate::model::config::BertConfig;
@@ -55,6 +57,8 @@ pub struct TrainOptions {
     /// validation only; off by default).
     pub force_y: bool,
     pub y_boost: f64,
+    /// Substitution rate applied to training and validation chunks (sequencing errors).
+    pub read_errors: f64,
     pub quiet: bool,
 }
 
@@ -121,7 +125,17 @@ fn draw_training_group(
             break chunks;
         }
     };
-    example(chunks, genome)
+    example(with_errors(chunks, opts.read_errors, rng), genome)
+}
+
+/// `chunks` with sequencing errors at `rate` (no draw from `rng` when it is 0).
+fn with_errors(mut chunks: Vec<SampledChunk>, rate: f64, rng: &mut StdRng) -> Vec<SampledChunk> {
+    if rate > 0.0 {
+        for c in &mut chunks {
+            substitute(rng, &mut c.seq, rate);
+        }
+    }
+    chunks
 }
 
 fn tokenize(tok: &GenaTokenizer, examples: &[Example]) -> TokenBatch {
@@ -365,6 +379,9 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
     if opts.batch == 0 || opts.grad_accum == 0 || opts.grad_accum > opts.batch {
         bail!("--batch and --grad-accum must be ≥ 1, with --grad-accum ≤ --batch");
     }
+    if !(0.0..0.5).contains(&opts.read_errors) {
+        bail!("--read-errors {}: expected a rate in [0, 0.5)", opts.read_errors);
+    }
     if !(0.0..=1.0).contains(&opts.y_boost) {
         bail!("--y-boost must be between 0 and 1");
     }
@@ -448,7 +465,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
                 true,
                 &mut vrng,
             );
-            vset.push(example(chunks, g));
+            vset.push(example(with_errors(chunks, opts.read_errors, &mut vrng), g));
         }
     }
     if !opts.quiet {
