@@ -93,7 +93,10 @@ fn pool_options(
     reweight: Vec<genosift::train::sampler::Reweight>,
 ) -> Result<genosift::train::evaluate::PoolOptions> {
     if !(0.0..0.5).contains(&a.read_errors) {
-        anyhow::bail!("--read-errors {}: expected a rate in [0, 0.5)", a.read_errors);
+        anyhow::bail!(
+            "--read-errors {}: expected a rate in [0, 0.5)",
+            a.read_errors
+        );
     }
     Ok(genosift::train::evaluate::PoolOptions {
         ks: genosift::train::evaluate::parse_ks(&a.k)?,

@@ -124,12 +124,18 @@ struct ReaderEnd {
     stats: InputStats,
     chunks: u64,
     dropped_chunks: u64,
+    /// Records longer than L (cut into several chunks).
+    long_records: u64,
 }
 
 /// The reader thread's sink: chunks records, groups chunks, sends groups.
 struct GroupSender {
     chunker: Chunker,
     feed: GroupFeed,
+    /// Chunk length, the current record's length so far, and records longer than L.
+    len: usize,
+    record_len: usize,
+    long_records: u64,
 }
 
 /// Everything downstream of the chunker, split out so the chunker's callback can borrow it.
@@ -167,15 +173,20 @@ impl GroupFeed {
 impl RecordSink for GroupSender {
     fn start(&mut self, name: &str) -> bool {
         self.chunker.start(name);
+        self.record_len = 0;
         true
     }
 
     fn bases(&mut self, bases: &[u8]) -> bool {
+        self.record_len += bases.len();
         let feed = &mut self.feed;
         self.chunker.push(bases, &mut |chunk| feed.chunk(chunk))
     }
 
     fn end(&mut self) -> bool {
+        if self.record_len > self.len {
+            self.long_records += 1;
+        }
         true
     }
 }
@@ -378,6 +389,9 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
         .name("genosift-reader".into())
         .spawn(move || -> Result<ReaderEnd, crate::error::InputError> {
             let mut sink = GroupSender {
+                len,
+                record_len: 0,
+                long_records: 0,
                 chunker: Chunker::new(len),
                 feed: GroupFeed {
                     grouper: Grouper::new(n),
@@ -388,7 +402,12 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
                 },
             };
             let stats = input.stream(&mut sink)?;
-            let GroupSender { chunker, mut feed } = sink;
+            let GroupSender {
+                chunker,
+                mut feed,
+                long_records,
+                ..
+            } = sink;
             if !stats.stopped_early {
                 if let Some(last) = chunker.finish() {
                     feed.chunk(last);
@@ -412,6 +431,7 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
                 stats,
                 chunks: feed.chunks,
                 dropped_chunks,
+                long_records,
             })
         })
         .context("cannot start the reader thread")?;
@@ -502,6 +522,17 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
     progress.finish();
     let reader_end = reader_end?;
     consumed?;
+    if let (Some(read_len), true) = (bundle.settings.read_len, reader_end.long_records > 0) {
+        if !opts.quiet {
+            tracing::warn!(
+                "{} of {} records are longer than the model's {len}-bp chunks and were cut into \
+                 pieces; the model was trained and calibrated on {read_len}-bp reads, so its Y \
+                 evidence on them is not calibrated",
+                reader_end.long_records,
+                reader_end.stats.records
+            );
+        }
+    }
 
     // Reaching --max-groups reports the input up to the last group used, whether or not the
     // reader had got further (which depends on timing): output stays deterministic.

@@ -259,3 +259,41 @@ fn lr_rule_needs_a_calibrated_detector() {
         .code(1)
         .stderr(predicates::str::contains("--min-confidence 0.4"));
 }
+
+#[test]
+fn records_longer_than_the_chunk_are_warned_about() {
+    // The demo model was trained on 150-bp reads: a 2-kb fragment is cut into chunks the detector
+    // was not calibrated on, which predict says (once) but does not refuse.
+    let lines = fastq_lines("demo-male.fq.gz");
+    let long: String = lines[1..400]
+        .iter()
+        .step_by(4)
+        .map(String::as_str)
+        .collect();
+    assert!(long.len() > 2000);
+    let input = format!(">long\n{}\n>read\n{}\n", &long[..2000], lines[1]);
+    let out = genosift()
+        .args(["predict", "--species", "human", "-m"])
+        .arg(demo(""))
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 of 2 records are longer than the model's"),
+        "{err}"
+    );
+    // Reads as trained: no such warning.
+    let reads = lines[..400].join("\n") + "\n";
+    let out = genosift()
+        .args(["predict", "--species", "human", "-m"])
+        .arg(demo(""))
+        .write_stdin(reads)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("longer than"));
+}

@@ -59,6 +59,8 @@ fn train(sheet: &Path, out: &Path, seed: &str, threads: &str) {
             "0.3",
             "--reads",
             "100",
+            "--read-errors",
+            "0.01",
             "--seed",
             seed,
             "--threads",
@@ -94,12 +96,21 @@ fn simulate_train_calibrate_evaluate_predict() {
     }
 
     genosift()
-        .args(["calibrate", "-q", "--k", "2,4", "--repeats", "10", "-m"])
+        .args(["calibrate", "-q", "--k", "2,4", "--repeats", "10"])
+        .args(["--read-errors", "0.005", "-m"])
         .arg(&m1)
         .arg("--samples")
         .arg(&sheet)
         .assert()
         .success();
+    genosift()
+        .args(["calibrate", "-q", "--k", "2", "--read-errors", "0.7", "-m"])
+        .arg(&m1)
+        .arg("--samples")
+        .arg(&sheet)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--read-errors 0.7"));
     // A backbone without head: an error naming the directory, not a panic.
     genosift()
         .args(["calibrate", "-q", "--k", "2", "--repeats", "2", "-m"])
@@ -178,8 +189,14 @@ fn simulate_train_calibrate_evaluate_predict() {
         lines[0],
         "species\tn_reads\trule\taccuracy_mean\taccuracy_sd\tno_call_rate\tn_genomes"
     );
-    // Per species and N: paper, ideal, and lr where calibrated.
-    assert_eq!(lines.len(), 1 + 2 * 2 * 2 + 2 * detectors, "{text}");
+    // Per species and N: paper, ideal, and lr where calibrated (and lr-hits where graded).
+    let graded = lines.iter().filter(|l| l.contains("\tlr-hits\t")).count();
+    assert!(graded <= 2 * detectors, "{text}");
+    assert_eq!(
+        lines.len(),
+        1 + 2 * 2 * 2 + 2 * detectors + graded,
+        "{text}"
+    );
     assert!(text.contains("human\t40\tideal\t"), "{text}");
     assert_eq!(&std::fs::read(&reads_plot).unwrap()[1..4], b"PNG");
     // More reads than a file holds: an error, not a silent cap.

@@ -452,7 +452,11 @@ mod tests {
     #[test]
     fn substitute_changes_bases_only_at_its_rate() {
         let mut rng = StdRng::seed_from_u64(7);
-        let orig: Vec<u8> = b"ACGT".repeat(5_000).into_iter().chain([b'N'; 100]).collect();
+        let orig: Vec<u8> = b"ACGT"
+            .repeat(5_000)
+            .into_iter()
+            .chain([b'N'; 100])
+            .collect();
         let mut s = orig.clone();
         substitute(&mut rng, &mut s, 0.01);
         let changed = s.iter().zip(&orig).filter(|(a, b)| a != b).count();

@@ -20,8 +20,8 @@ use super::sampler::{
     by_species, cumulative, load_genomes, sample_group_boosted, sample_group_forced, Genome,
     SampledChunk,
 };
-use super::simulate::substitute;
 use super::sheet::{read_sheet, Sex, Split};
+use super::simulate::substitute;
 use crate::bundle::read_config;
 use crate::model::config::BertConfig;
 use crate::model::device::{run_autodiff, AutodiffTask, DeviceKind};
@@ -380,7 +380,10 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
         bail!("--batch and --grad-accum must be ≥ 1, with --grad-accum ≤ --batch");
     }
     if !(0.0..0.5).contains(&opts.read_errors) {
-        bail!("--read-errors {}: expected a rate in [0, 0.5)", opts.read_errors);
+        bail!(
+            "--read-errors {}: expected a rate in [0, 0.5)",
+            opts.read_errors
+        );
     }
     if !(0.0..=1.0).contains(&opts.y_boost) {
         bail!("--y-boost must be between 0 and 1");
