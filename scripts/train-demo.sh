@@ -68,7 +68,7 @@ for cond in all chrY chrX; do
 done
 { cat "$work/eval-all.tsv"; tail -n +2 "$work/eval-chrY.tsv"; tail -n +2 "$work/eval-chrX.tsv"; } >"$work/evaluation.tsv"
 $g evaluate -m "$work/model" --samples "$work/sim/samples.tsv" --k 1 \
-  --reads 100,200,300,500,700,1000,1500,2000,3000,5000,10000 --repeats 200 -t 2 \
+  --reads 100,200,300,500,534,700,1000,1500,1839,2000,3000,5000,10000 --repeats 200 -t 2 \
   -o "$work/reads.tsv" --plot "$work/reads.png" 2>&1 | tee "$work/reads.log"
 
 [ "$bundle" = 1 ] || { echo "results in $work (not bundled)"; exit 0; }
