@@ -64,6 +64,27 @@ pub struct LogitBin {
     pub p_female: f64,
 }
 
+/// What one chunk adds to the log likelihood ratio, by its Y logit (computed once per sample from a
+/// [`YEvidence`], not per chunk).
+#[derive(Debug, Clone)]
+pub struct ChunkWeights {
+    /// Bin edges, lowest first, and each bin's `ln(p_m / p_f)`.
+    edges: Vec<f32>,
+    log_lr: Vec<f64>,
+    /// `ln((1 − Σ p_m) / (1 − Σ p_f))` for a chunk below every edge.
+    below: f64,
+}
+
+impl ChunkWeights {
+    /// The log likelihood ratio (male : female) one chunk with this Y logit adds.
+    pub fn log_lr(&self, logit: f32) -> f64 {
+        match self.edges.iter().rposition(|&e| logit > e) {
+            Some(i) => self.log_lr[i],
+            None => self.below,
+        }
+    }
+}
+
 /// Each bin of graded evidence holds at least this many female validation chunks.
 pub const MIN_FEMALE_PER_BIN: usize = 10;
 
@@ -78,29 +99,25 @@ fn kl(p: f64, q: f64) -> f64 {
 }
 
 impl YEvidence {
-    /// Log likelihood ratio (male : female, natural log) of `hits` Y hits in `n` chunks.
-    pub fn log_lr(&self, hits: u64, n: u64) -> f64 {
-        let (pm, pf) = (self.p_hit_male, self.p_hit_female);
-        hits as f64 * (pm / pf).ln() + (n - hits) as f64 * ((1.0 - pm) / (1.0 - pf)).ln()
-    }
-
-    /// The log likelihood ratio one chunk with this Y logit adds.
-    pub fn chunk_log_lr(&self, logit: f32) -> f64 {
-        if self.bins.is_empty() {
-            let (pm, pf) = (self.p_hit_male, self.p_hit_female);
-            return if logit > self.logit_threshold {
-                (pm / pf).ln()
-            } else {
-                ((1.0 - pm) / (1.0 - pf)).ln()
-            };
-        }
-        match self.bins.iter().rposition(|b| logit > b.above) {
-            Some(i) => (self.bins[i].p_male / self.bins[i].p_female).ln(),
-            None => {
-                let pm: f64 = self.bins.iter().map(|b| b.p_male).sum();
-                let pf: f64 = self.bins.iter().map(|b| b.p_female).sum();
-                ((1.0 - pm) / (1.0 - pf)).ln()
-            }
+    /// The per-chunk log likelihood ratios, looked up by logit: the graded bins, or the single
+    /// threshold as one bin.
+    pub fn weights(&self) -> ChunkWeights {
+        let single = [LogitBin {
+            above: self.logit_threshold,
+            p_male: self.p_hit_male,
+            p_female: self.p_hit_female,
+        }];
+        let bins: &[LogitBin] = if self.bins.is_empty() {
+            &single
+        } else {
+            &self.bins
+        };
+        let pm: f64 = bins.iter().map(|b| b.p_male).sum();
+        let pf: f64 = bins.iter().map(|b| b.p_female).sum();
+        ChunkWeights {
+            edges: bins.iter().map(|b| b.above).collect(),
+            log_lr: bins.iter().map(|b| (b.p_male / b.p_female).ln()).collect(),
+            below: ((1.0 - pm) / (1.0 - pf)).ln(),
         }
     }
 
@@ -237,6 +254,7 @@ fn graded_bins(m: &[f32], f: &[f32], t: f32) -> Vec<LogitBin> {
 #[derive(Debug, Clone)]
 pub struct EvidenceCall {
     pub evidence: YEvidence,
+    weights: ChunkWeights,
     pub chunks: u64,
     pub hits: u64,
     log_lr: f64,
@@ -245,6 +263,7 @@ pub struct EvidenceCall {
 impl EvidenceCall {
     pub fn new(evidence: YEvidence) -> Self {
         Self {
+            weights: evidence.weights(),
             evidence,
             chunks: 0,
             hits: 0,
@@ -262,7 +281,7 @@ impl EvidenceCall {
         if self.is_hit(logit) {
             self.hits += 1;
         }
-        self.log_lr += self.evidence.chunk_log_lr(logit);
+        self.log_lr += self.weights.log_lr(logit);
     }
 
     /// Log likelihood ratio (male : female) of the chunks so far.
@@ -310,13 +329,15 @@ mod tests {
         // p_m = 0.02, p_f = 0.001. One hit in 100 chunks:
         // ln(20) + 99·ln(0.98/0.999) = 2.995732 − 1.901018 = 1.094714.
         let e = ev(0.02, 0.001);
-        assert!(
-            (e.log_lr(1, 100) - 1.094714).abs() < 1e-5,
-            "{}",
-            e.log_lr(1, 100)
-        );
+        let of = |logits: &mut dyn Iterator<Item = f32>| {
+            let mut c = EvidenceCall::new(e.clone());
+            logits.for_each(|l| c.add(l));
+            c.log_lr()
+        };
+        let one_hit = of(&mut (0..100).map(|i| if i == 0 { 1.0 } else { -1.0 }));
+        assert!((one_hit - 1.094714).abs() < 1e-5, "{one_hit}");
         // No hit in 500 chunks: 500·ln(0.98/0.999) = −9.601.
-        assert!((e.log_lr(0, 500) + 9.601103).abs() < 1e-5);
+        assert!((of(&mut (0..500).map(|_| -1.0)) + 9.601103).abs() < 1e-5);
         let mut c = EvidenceCall::new(e);
         for l in [1.0, -1.0, -2.0] {
             c.add(l);
@@ -353,13 +374,14 @@ mod tests {
             },
         ];
         // Below 2: ln(0.97 / 0.9895) = −0.019904; (2, 5]: ln 2; above 5: ln 20.
-        assert!((e.chunk_log_lr(1.0) + 0.019904).abs() < 1e-6);
+        let w = e.weights();
+        assert!((w.log_lr(1.0) + 0.019904).abs() < 1e-6);
         assert!(
-            (e.chunk_log_lr(2.0) + 0.019904).abs() < 1e-6,
+            (w.log_lr(2.0) + 0.019904).abs() < 1e-6,
             "edges are exclusive"
         );
-        assert!((e.chunk_log_lr(3.0) - 2f64.ln()).abs() < 1e-12);
-        assert!((e.chunk_log_lr(9.0) - 20f64.ln()).abs() < 1e-12);
+        assert!((w.log_lr(3.0) - 2f64.ln()).abs() < 1e-12);
+        assert!((w.log_lr(9.0) - 20f64.ln()).abs() < 1e-12);
         let mut c = EvidenceCall::new(e);
         for l in [9.0, 3.0, 0.0, 0.0] {
             c.add(l);

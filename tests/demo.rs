@@ -272,28 +272,24 @@ fn records_longer_than_the_chunk_are_warned_about() {
         .collect();
     assert!(long.len() > 2000);
     let input = format!(">long\n{}\n>read\n{}\n", &long[..2000], lines[1]);
-    let out = genosift()
-        .args(["predict", "--species", "human", "-m"])
-        .arg(demo(""))
-        .write_stdin(input)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let err = String::from_utf8_lossy(&out.stderr);
+    // predict's stderr (progress and warnings on) for `input` on stdin.
+    let stderr = |input: String| {
+        let out = genosift()
+            .args(["predict", "--species", "human", "-m"])
+            .arg(demo(""))
+            .write_stdin(input)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = stderr(input);
     assert!(
         err.contains("1 of 2 records are longer than the model's"),
         "{err}"
     );
     // Reads as trained: no such warning.
     let reads = lines[..400].join("\n") + "\n";
-    let out = genosift()
-        .args(["predict", "--species", "human", "-m"])
-        .arg(demo(""))
-        .write_stdin(reads)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("longer than"));
+    assert!(!stderr(reads).contains("longer than"));
 }

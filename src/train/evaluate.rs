@@ -22,10 +22,9 @@ use rand::{Rng, SeedableRng};
 
 use super::metrics::{mean_sd, median, quantile};
 use super::sampler::{
-    cumulative, load_genomes, sample_group, Genome, Kind, Reweight, SampledChunk,
+    add_errors, cumulative, load_genomes, sample_group, Genome, Kind, Reweight, SampledChunk,
 };
 use super::sheet::{read_sheet, Sex, Split};
-use super::simulate::substitute;
 use crate::bundle::ModelBundle;
 use crate::call::Call;
 use crate::evidence::{EvidenceCall, YEvidence};
@@ -77,12 +76,10 @@ fn score_pool(
     let mut groups: Vec<Vec<SampledChunk>> = (0..pool)
         .map(|_| sample_group(genome, &cum, n, len, reads, &mut rng))
         .collect();
-    if opts.read_errors > 0.0 {
-        // A stream of its own: the same pieces are drawn with or without errors.
-        let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_e770);
-        for c in groups.iter_mut().flatten() {
-            substitute(&mut rng, &mut c.seq, opts.read_errors);
-        }
+    // Errors from a stream of their own: the same pieces are drawn with or without them.
+    let mut error_rng = StdRng::seed_from_u64(seed ^ 0x5eed_e770);
+    for g in &mut groups {
+        add_errors(g, opts.read_errors, &mut error_rng);
     }
     let per_batch = 4;
     groups

@@ -332,6 +332,15 @@ fn sample_chunk(
     }
 }
 
+/// Sequencing errors: substitutes the chunks' bases at `rate` (no draw from `rng` when it is 0).
+pub fn add_errors(chunks: &mut [SampledChunk], rate: f64, rng: &mut StdRng) {
+    if rate > 0.0 {
+        for c in chunks {
+            crate::train::simulate::substitute(rng, &mut c.seq, rate);
+        }
+    }
+}
+
 /// Samples a group, redrawing until it holds a Y chunk when `force_y` and the genome has a Y
 /// (validation groups of males, as in the paper).
 pub fn sample_group_forced(

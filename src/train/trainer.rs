@@ -17,11 +17,10 @@ use rand::{Rng, SeedableRng};
 
 use super::metrics::roc_auc;
 use super::sampler::{
-    by_species, cumulative, load_genomes, sample_group_boosted, sample_group_forced, Genome,
-    SampledChunk,
+    add_errors, by_species, cumulative, load_genomes, sample_group_boosted, sample_group_forced,
+    Genome,
 };
 use super::sheet::{read_sheet, Sex, Split};
-use super::simulate::substitute;
 use crate::bundle::read_config;
 use crate::model::config::BertConfig;
 use crate::model::device::{run_autodiff, AutodiffTask, DeviceKind};
@@ -111,7 +110,7 @@ fn draw_training_group(
     let g = rng.random_range(0..species[s].1.len());
     let genome = species[s].1[g];
     let cum = &cums[s][g];
-    let chunks = loop {
+    let mut chunks = loop {
         let chunks = sample_group_boosted(
             genome,
             cum,
@@ -125,17 +124,8 @@ fn draw_training_group(
             break chunks;
         }
     };
-    example(with_errors(chunks, opts.read_errors, rng), genome)
-}
-
-/// `chunks` with sequencing errors at `rate` (no draw from `rng` when it is 0).
-fn with_errors(mut chunks: Vec<SampledChunk>, rate: f64, rng: &mut StdRng) -> Vec<SampledChunk> {
-    if rate > 0.0 {
-        for c in &mut chunks {
-            substitute(rng, &mut c.seq, rate);
-        }
-    }
-    chunks
+    add_errors(&mut chunks, opts.read_errors, rng);
+    example(chunks, genome)
 }
 
 fn tokenize(tok: &GenaTokenizer, examples: &[Example]) -> TokenBatch {
@@ -459,7 +449,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
     for g in &vgenomes {
         let cum = cumulative(g, &[]);
         for _ in 0..per {
-            let chunks = sample_group_forced(
+            let mut chunks = sample_group_forced(
                 g,
                 &cum,
                 opts.chunks,
@@ -468,7 +458,8 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
                 true,
                 &mut vrng,
             );
-            vset.push(example(with_errors(chunks, opts.read_errors, &mut vrng), g));
+            add_errors(&mut chunks, opts.read_errors, &mut vrng);
+            vset.push(example(chunks, g));
         }
     }
     if !opts.quiet {
