@@ -44,6 +44,7 @@ fn main() -> Result<()> {
         chunks,
         chunk_len,
         read_len: None,
+        both_strands: false,
         calibration: Default::default(),
     }
     .save(&out)?;

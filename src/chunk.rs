@@ -19,6 +19,29 @@ use std::sync::Arc;
 /// N run joining two records inside a chunk (the tokenizer maps runs of ≥ 10 N to `-`).
 pub const SEPARATOR_LEN: usize = 10;
 
+/// The reverse complement of upper-case IUPAC sequence (`R`↔`Y`, `K`↔`M`, `B`↔`V`, `D`↔`H`; `N`,
+/// `S`, `W` and anything else map to themselves), as the other strand of a chunk reads.
+pub fn reverse_complement(seq: &[u8]) -> Vec<u8> {
+    seq.iter()
+        .rev()
+        .map(|&b| match b {
+            b'A' => b'T',
+            b'T' => b'A',
+            b'C' => b'G',
+            b'G' => b'C',
+            b'R' => b'Y',
+            b'Y' => b'R',
+            b'K' => b'M',
+            b'M' => b'K',
+            b'B' => b'V',
+            b'V' => b'B',
+            b'D' => b'H',
+            b'H' => b'D',
+            other => other,
+        })
+        .collect()
+}
+
 /// One chunk: at most L bytes of sequence, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
@@ -179,6 +202,14 @@ impl Chunker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reverse_complement_of_iupac() {
+        assert_eq!(reverse_complement(b"ACGTNNRYKMBVDHSW"), b"WSDHBVKMRYNNACGT");
+        assert_eq!(reverse_complement(b""), b"");
+        let s = b"GATTACANNNNNNNNNNCCRA";
+        assert_eq!(reverse_complement(&reverse_complement(s)), s);
+    }
 
     fn run(len: usize, records: &[(&str, &[u8])]) -> Vec<Chunk> {
         let mut c = Chunker::new(len);

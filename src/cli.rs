@@ -174,6 +174,13 @@ pub struct TrainArgs {
     /// Linear warm-up steps, then constant.
     #[arg(long, default_value_t = 1000)]
     pub warmup: usize,
+    /// After warm-up: constant (the paper's) or cosine (a half-cosine decay from --lr to
+    /// --min-lr at the last of --steps).
+    #[arg(long, default_value = "constant", value_parser = ["constant", "cosine"])]
+    pub schedule: String,
+    /// The learning rate a cosine schedule ends at.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_lr: f64,
     /// Groups per optimizer step.
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
@@ -263,6 +270,10 @@ pub struct CalibrateArgs {
     /// median (the paper's) or quantile (at the validation set's male share).
     #[arg(long, default_value = "median")]
     pub rule: String,
+    /// Score every chunk on both strands and average (about twice the model time in calibrate,
+    /// evaluate and predict, which all follow the model's setting); recorded in genosift.json.
+    #[arg(long)]
+    pub both_strands: bool,
 }
 
 #[derive(Debug, Args)]

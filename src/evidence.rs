@@ -23,9 +23,13 @@
 //! rates per bin; each chunk then adds `ln(p_m,b / p_f,b)` of its bin `b` (chunks below the lowest
 //! bin add `ln((1 − Σ p_m) / (1 − Σ p_f))`). The bins' edges are the threshold and the female
 //! logits' upper quantiles, so every bin holds at least [`MIN_FEMALE_PER_BIN`] female validation
-//! chunks and no rate rests on a pseudo-count alone; adjacent bins whose ratios do not increase with
-//! the logit are merged. The single-threshold rule above is the case of one bin, and models
-//! calibrated before bins existed keep using it. `hits` stays the count above the threshold.
+//! chunks; the one exception is a top bin above the threshold when no female validation chunk is
+//! above it, whose female rate is then the pseudo-count bound below, as the single threshold's is.
+//! Without that bin, a detector whose Y reads score far above every female read would lump them
+//! with the ten highest female reads, and a test female's one read in that range would weigh as
+//! much as a clear Y read. Adjacent bins whose ratios do not increase with the logit are merged.
+//! The single-threshold rule above is the case of one bin, and models calibrated before bins
+//! existed keep using it. `hits` stays the count above the threshold.
 //!
 //! Rates are estimated with half a pseudo-count, `(hits + 0.5) / (chunks + 1)`, so a detector that
 //! never fired on the female validation chunks gets a small positive false-Y rate, not zero (one
@@ -189,8 +193,10 @@ impl YEvidence {
 ///
 /// Candidate edges: the female logits' 97% and 99% quantiles, `t`, and the female logits with
 /// 100, 30 and [`MIN_FEMALE_PER_BIN`] chunks above them. Edges below the 97% quantile, or leaving
-/// fewer than [`MIN_FEMALE_PER_BIN`] female chunks in a bin, are dropped; then adjacent bins whose
-/// likelihood ratio does not increase are merged.
+/// fewer than [`MIN_FEMALE_PER_BIN`] female chunks in a bin, are dropped, except `t` when it is
+/// above every female logit (a top bin beyond the females: without it, a clean detector's Y reads
+/// far above the females would share one bin, and one likelihood ratio, with the highest female
+/// logits); then adjacent bins whose likelihood ratio does not increase are merged.
 fn graded_bins(m: &[f32], f: &[f32], t: f32) -> Vec<LogitBin> {
     let nf = f.len();
     if nf < 2 * MIN_FEMALE_PER_BIN {
@@ -208,11 +214,14 @@ fn graded_bins(m: &[f32], f: &[f32], t: f32) -> Vec<LogitBin> {
     edges.dedup();
     let above = |sorted: &[f32], e: f32| sorted.len() - sorted.partition_point(|&x| x <= e);
     // Keep an edge only if the bin it opens (up to the next kept edge, or the top) holds enough
-    // female chunks: walk from the top down.
+    // female chunks: walk from the top down. The one exception is the single threshold when no
+    // female chunk is above it: that bin lies beyond the females, and its female rate is the
+    // pseudo-count bound, exactly as the single-threshold rule's.
     let mut kept: Vec<f32> = Vec::new();
     for &e in edges.iter().rev() {
         let upper = kept.last().map_or(0, |&k| above(f, k));
-        if above(f, e) - upper >= MIN_FEMALE_PER_BIN {
+        let beyond_females = kept.is_empty() && e == t && above(f, e) == 0;
+        if beyond_females || above(f, e) - upper >= MIN_FEMALE_PER_BIN {
             kept.push(e);
         }
     }
@@ -391,6 +400,15 @@ mod tests {
         assert_eq!((c.hits, c.chunks), (2, 4));
     }
 
+    /// Female logits in bin `i` (above its edge, not above the next one).
+    fn females_in_bin(bins: &[LogitBin], i: usize, female: &[f32]) -> usize {
+        let hi = bins.get(i + 1).map_or(f32::INFINITY, |n| n.above);
+        female
+            .iter()
+            .filter(|&&l| l > bins[i].above && l <= hi)
+            .count()
+    }
+
     #[test]
     fn fitted_bins_have_female_support_and_rising_ratios() {
         // Females: logits 0..10 000 spread over [−4, 4); males the same plus 2% Y chunks whose
@@ -407,13 +425,50 @@ mod tests {
             assert!(w[0].p_male / w[0].p_female < w[1].p_male / w[1].p_female);
         }
         for (i, b) in e.bins.iter().enumerate() {
-            let hi = e.bins.get(i + 1).map_or(f32::INFINITY, |n| n.above);
-            let n = female.iter().filter(|&&l| l > b.above && l <= hi).count();
-            assert!(n >= MIN_FEMALE_PER_BIN, "bin {i}: {n} female chunks");
+            let n = females_in_bin(&e.bins, i, &female);
             assert_eq!(b.p_female, rate(n as u64, 10_000));
+            if n == 0 {
+                // A third of the Y logits are above every female one: the top bin lies beyond
+                // the females, opened by the single threshold.
+                assert_eq!(
+                    i,
+                    e.bins.len() - 1,
+                    "only the top bin may be beyond the females"
+                );
+                assert_eq!(b.above, e.logit_threshold);
+                assert!(b.above >= female[10_000 - 1]);
+            } else {
+                assert!(n >= MIN_FEMALE_PER_BIN, "bin {i}: {n} female chunks");
+                assert!(b.above <= female[10_000 - 1 - MIN_FEMALE_PER_BIN]);
+            }
         }
-        // No edge above the female logits' range: the top bin still holds 10 female chunks.
-        assert!(e.bins.last().unwrap().above <= female[10_000 - 1 - MIN_FEMALE_PER_BIN]);
+    }
+
+    #[test]
+    fn a_clean_detector_gets_a_bin_beyond_the_females() {
+        // Females: 100 000 chunks over [−4, 4); males the same plus 1% Y chunks, 95% of them at
+        // logits 9..11 and 5% among the 100 highest female logits.
+        let female: Vec<f32> = (0..100_000)
+            .map(|i| -4.0 + 8.0 * i as f32 / 100_000.0)
+            .collect();
+        let mut male: Vec<(f32, bool)> = female.iter().map(|&l| (l, false)).collect();
+        male.extend((0..950).map(|i| (9.0 + 2.0 * i as f32 / 950.0, true)));
+        male.extend((0..50).map(|_| (3.995, true)));
+        let e = YEvidence::fit(&male, &female).unwrap();
+        assert!(e.logit_threshold >= female[99_999], "{e:?}");
+        let top = e.bins.last().unwrap();
+        assert_eq!(top.above, e.logit_threshold, "{:?}", e.bins);
+        assert_eq!(top.p_female, rate(0, 100_000), "the pseudo-count bound");
+        assert_eq!(top.p_male, rate(950, 101_000));
+        // Below it, the highest female logits share a bin with the 50 Y chunks among them: a
+        // female read there weighs far less than a read beyond the females.
+        let w = e.weights();
+        let (high_female, y_read) = (w.log_lr(3.999), w.log_lr(10.0));
+        assert!(high_female < 2.5 && y_read > 7.0, "{high_female} {y_read}");
+        for i in 0..e.bins.len() - 1 {
+            let n = females_in_bin(&e.bins, i, &female);
+            assert!(n >= MIN_FEMALE_PER_BIN, "bin {i}: {n} female chunks");
+        }
     }
 
     #[test]

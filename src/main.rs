@@ -182,6 +182,28 @@ fn run(cli: Cli) -> Result<()> {
         Command::Calibrate(a) => {
             let opts = pool_options(&a.pool, Vec::new())?;
             let mut bundle = open_model(&a.pool.common)?;
+            if bundle.settings.both_strands != a.both_strands {
+                // Thresholds measured under the other scoring would no longer hold.
+                if !bundle.settings.calibration.is_empty() {
+                    tracing::warn!(
+                        "scoring changes to {}: the earlier calibration ({}) is dropped",
+                        if a.both_strands {
+                            "both strands"
+                        } else {
+                            "one strand"
+                        },
+                        bundle
+                            .settings
+                            .calibration
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                bundle.settings.calibration.clear();
+                bundle.settings.both_strands = a.both_strands;
+            }
             let cal = genosift::train::evaluate::calibrate(
                 &a.pool.common.model,
                 &mut bundle,
@@ -253,6 +275,10 @@ fn run(cli: Cli) -> Result<()> {
                 chunk_len: a.chunk_len,
                 lr: a.lr,
                 warmup: a.warmup,
+                schedule: match a.schedule.as_str() {
+                    "cosine" => genosift::train::trainer::Schedule::Cosine { min_lr: a.min_lr },
+                    _ => genosift::train::trainer::Schedule::Constant,
+                },
                 batch: a.batch,
                 grad_accum: a.grad_accum,
                 steps: a.steps,

@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::bundle::ModelBundle;
+use crate::bundle::{ChunkTokens, ModelBundle};
 use crate::call::{Call, SampleCall};
 use crate::chunk::{Chunk, Chunker};
 use crate::evidence::EvidenceCall;
@@ -24,7 +24,6 @@ use crate::io::output::{fmt_prob, Table, CALLS_HEADER, GROUPS_HEADER};
 use crate::model::GroupScore;
 use crate::progress::Progress;
 use crate::settings::Calibration;
-use crate::tokenize::TokenBatch;
 
 /// Resolved settings of one `predict` run.
 #[derive(Debug, Clone)]
@@ -468,7 +467,7 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
                 let t0 = Instant::now();
                 let tokens = tokenize_groups(bundle, &batch);
                 let t1 = Instant::now();
-                let scores = bundle.engine.predict(&tokens, n)?;
+                let scores = bundle.score(&tokens, n)?;
                 tokenize_seconds += (t1 - t0).as_secs_f64();
                 model_seconds += t1.elapsed().as_secs_f64();
                 for (msg, score) in batch.iter().zip(&scores) {
@@ -494,7 +493,7 @@ pub fn predict(bundle: &ModelBundle, opts: &PredictOptions) -> Result<PredictSum
                 let t0 = Instant::now();
                 let tokens = tokenize_groups(bundle, std::slice::from_ref(&msg));
                 let t1 = Instant::now();
-                let logits = bundle.engine.chunk_logits(&tokens).unwrap_or_default();
+                let logits = bundle.chunk_logits(&tokens).unwrap_or_default();
                 tokenize_seconds += (t1 - t0).as_secs_f64();
                 model_seconds += t1.elapsed().as_secs_f64();
                 for (j, &l) in logits.iter().enumerate() {
@@ -610,8 +609,8 @@ fn next_batch(rx: &Receiver<GroupMsg>, want: usize) -> Vec<GroupMsg> {
 }
 
 /// Tokenizes every chunk of the batch (in parallel on the installed pool), in order.
-fn tokenize_groups(bundle: &ModelBundle, batch: &[GroupMsg]) -> TokenBatch {
-    bundle.tokenizer.batch(
+fn tokenize_groups(bundle: &ModelBundle, batch: &[GroupMsg]) -> ChunkTokens {
+    bundle.tokenize(
         batch
             .iter()
             .flat_map(|m| m.group.chunks.iter().map(|c| c.seq.as_slice())),
@@ -677,6 +676,7 @@ fn write_summary_json(
         "model": bundle.dir.display().to_string(),
         "chunks_per_group": bundle.settings.chunks,
         "chunk_len": bundle.settings.chunk_len,
+        "both_strands": bundle.settings.both_strands,
         "threads": opts.threads,
         "summary": summary,
     });

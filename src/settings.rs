@@ -44,6 +44,10 @@ pub struct Settings {
     /// Read length of the read-like training mode, when the model was trained so (informative).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_len: Option<usize>,
+    /// Score every chunk on both strands (the chunk and its reverse complement) and average the
+    /// two; set by `calibrate --both-strands`, since the calibration rests on that scoring.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub both_strands: bool,
     /// Per-species calibration, by species name.
     #[serde(default)]
     pub calibration: BTreeMap<String, Calibration>,
@@ -55,6 +59,7 @@ impl Default for Settings {
             chunks: DEFAULT_CHUNKS,
             chunk_len: DEFAULT_CHUNK_LEN,
             read_len: None,
+            both_strands: false,
             calibration: BTreeMap::new(),
         }
     }
@@ -82,6 +87,7 @@ impl Settings {
                 chunks: n_chunks.unwrap_or(DEFAULT_CHUNKS),
                 chunk_len: chunk_len.unwrap_or(DEFAULT_CHUNK_LEN),
                 read_len: None,
+                both_strands: false,
                 calibration: BTreeMap::new(),
             }
         };

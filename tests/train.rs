@@ -29,8 +29,16 @@ fn simulate(dir: &Path, seed: &str) {
 }
 
 fn train(sheet: &Path, out: &Path, seed: &str, threads: &str) {
-    genosift()
-        .args(["train", "-q", "--samples"])
+    train_cmd(sheet, out, seed, threads)
+        .arg("-q")
+        .assert()
+        .success();
+}
+
+/// `genosift train` on a tiny model, a few steps.
+fn train_cmd(sheet: &Path, out: &Path, seed: &str, threads: &str) -> Command {
+    let mut c = genosift();
+    c.args(["train", "--samples"])
         .arg(sheet)
         .arg("--out")
         .arg(out)
@@ -65,9 +73,8 @@ fn train(sheet: &Path, out: &Path, seed: &str, threads: &str) {
             seed,
             "--threads",
             threads,
-        ])
-        .assert()
-        .success();
+        ]);
+    c
 }
 
 #[test]
@@ -94,6 +101,19 @@ fn simulate_train_calibrate_evaluate_predict() {
     for f in ["config.json", "tokenizer.json", "genosift.json"] {
         assert!(m1.join(f).is_file(), "{f}");
     }
+    // A cosine schedule: the last step runs at --min-lr (warm-up 1, peak 1e-3, 3 steps).
+    let m4 = dir.path().join("m4");
+    train_cmd(&sheet, &m4, "9", "2")
+        .args(["--schedule", "cosine", "--min-lr", "1e-4"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("step 3: ").and(predicates::str::contains("lr 1.00e-4")));
+    assert_ne!(w(&m1), w(&m4), "another schedule, another model");
+    train_cmd(&sheet, &dir.path().join("m5"), "9", "2")
+        .args(["--schedule", "cosine", "--min-lr", "1e-2"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--min-lr 0.01"));
 
     genosift()
         .args(["calibrate", "-q", "--k", "2,4", "--repeats", "10"])
@@ -120,6 +140,29 @@ fn simulate_train_calibrate_evaluate_predict() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("no classification head"));
+    // Both strands: recorded in genosift.json; switching back drops the calibration it made.
+    let calibrate_m2 = |both: bool| {
+        let mut c = genosift();
+        c.args(["calibrate", "--k", "2", "--repeats", "2", "-m"])
+            .arg(&m2)
+            .arg("--samples")
+            .arg(&sheet);
+        if both {
+            c.arg("--both-strands");
+        }
+        c.assert().success()
+    };
+    let json = |m: &Path| std::fs::read_to_string(m.join("genosift.json")).unwrap();
+    calibrate_m2(true);
+    assert!(
+        json(&m2).contains("\"both_strands\": true"),
+        "{}",
+        json(&m2)
+    );
+    calibrate_m2(false).stderr(predicates::str::contains(
+        "scoring changes to one strand: the earlier calibration (human, mouse) is dropped",
+    ));
+    assert!(!json(&m2).contains("both_strands"), "{}", json(&m2));
     let settings = std::fs::read_to_string(m1.join("genosift.json")).unwrap();
     assert!(
         settings.contains("\"human\"") && settings.contains("\"4\""),
@@ -156,14 +199,15 @@ fn simulate_train_calibrate_evaluate_predict() {
         .collect();
     assert_eq!(
         rows[0],
-        "species\tk\taccuracy_mean\taccuracy_sd\tn_genomes\tcondition\trule\tno_call_rate"
+        "species\tk\taccuracy_mean\taccuracy_sd\tn_genomes\tcondition\trule\tno_call_rate\t\
+         wrong_call_rate\taccuracy_male\taccuracy_female"
     );
     // The paper's rule for both species and both K; the likelihood-ratio rule too for each
     // species whose calibration found a Y detector.
     let detectors = settings.matches("\"evidence\"").count();
     assert_eq!(rows.len(), 1 + 4 + 2 * detectors, "{rows:?}");
     assert!(
-        rows[1].starts_with("human\t2\t") && rows[1].ends_with("\t6\tno-chrY\tpaper\t0.0000"),
+        rows[1].starts_with("human\t2\t") && rows[1].contains("\t6\tno-chrY\tpaper\t0.0000\t"),
         "{}",
         rows[1]
     );
@@ -187,8 +231,20 @@ fn simulate_train_calibrate_evaluate_predict() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "species\tn_reads\trule\taccuracy_mean\taccuracy_sd\tno_call_rate\tn_genomes"
+        "species\tn_reads\trule\taccuracy_mean\taccuracy_sd\tno_call_rate\tn_genomes\t\
+         wrong_call_rate\taccuracy_male\taccuracy_female"
     );
+    // Every call is right, wrong or a no-call; with as many male as female test genomes
+    // (3 + 3 per species), the accuracy is the mean of the two sexes' accuracies.
+    for l in &lines[1..] {
+        let f: Vec<&str> = l.split('\t').collect();
+        let v = |i: usize| f[i].parse::<f64>().unwrap();
+        assert!((v(3) + v(5) + v(7) - 1.0).abs() < 2e-4, "{l}");
+        assert!((v(3) - (v(8) + v(9)) / 2.0).abs() < 2e-4, "{l}");
+        if f[2] == "ideal" {
+            assert_eq!((f[5], f[9]), ("0.0000", "1.0000"), "{l}");
+        }
+    }
     // Per species and N: paper, ideal, and lr where calibrated (and lr-hits where graded).
     let graded = lines.iter().filter(|l| l.contains("\tlr-hits\t")).count();
     assert!(graded <= 2 * detectors, "{text}");

@@ -49,6 +49,23 @@ pub struct GroupScore {
     pub chunk_logits: Vec<f32>,
 }
 
+impl GroupScore {
+    /// The mean of this score and `other`'s (the same group read on the other strand): logits,
+    /// attention and chunk Y logits averaged, P(female) from the mean logit.
+    pub fn average_with(&mut self, other: &GroupScore) {
+        let mean = |a: &mut [f32], b: &[f32]| {
+            for (x, &y) in a.iter_mut().zip(b) {
+                *x = 0.5 * (*x + y);
+            }
+        };
+        self.logit = 0.5 * (self.logit + other.logit);
+        self.p_female = 1.0 / (1.0 + (-self.logit).exp());
+        mean(&mut self.scores, &other.scores);
+        mean(&mut self.attention, &other.attention);
+        mean(&mut self.chunk_logits, &other.chunk_logits);
+    }
+}
+
 /// Token batch → backend tensors (`ids`, float `mask`).
 pub fn batch_tensors<B: Backend>(
     batch: &TokenBatch,

@@ -85,12 +85,9 @@ fn score_pool(
     groups
         .chunks(per_batch)
         .flat_map(|batch| {
-            let tokens = bundle
-                .tokenizer
-                .batch(batch.iter().flatten().map(|c| c.seq.as_slice()));
+            let tokens = bundle.tokenize(batch.iter().flatten().map(|c| c.seq.as_slice()));
             let scores = bundle
-                .engine
-                .predict(&tokens, n)
+                .score(&tokens, n)
                 .expect("score_split checked the head");
             batch
                 .iter()
@@ -344,6 +341,30 @@ pub struct EvalRow {
     pub rule: String,
     /// Mean share of no-calls (counted as not correct in the accuracy).
     pub no_call_rate: f64,
+    /// Mean share of calls naming the wrong sex.
+    pub wrong_call_rate: f64,
+    /// Accuracy on the male and on the female genomes alone (`None` without one).
+    pub male_accuracy: Option<f64>,
+    pub female_accuracy: Option<f64>,
+}
+
+impl EvalRow {
+    fn new(species: &str, k: u64, condition: &str, rule: &str, t: Tally) -> Self {
+        let (accuracy_mean, accuracy_sd) = mean_sd(&t.accuracy);
+        Self {
+            species: species.to_string(),
+            k,
+            accuracy_mean,
+            accuracy_sd,
+            n_genomes: t.genomes,
+            condition: condition.to_string(),
+            rule: rule.to_string(),
+            no_call_rate: t.no_call_rate,
+            wrong_call_rate: t.wrong_call_rate,
+            male_accuracy: t.male_accuracy,
+            female_accuracy: t.female_accuracy,
+        }
+    }
 }
 
 /// Accuracy vs K on the `test` genomes with the model's calibrated thresholds.
@@ -361,30 +382,27 @@ pub fn evaluate(
         let cal = bundle.settings.calibration.get(&species).with_context(|| {
             format!("the model has no calibration for species '{species}': run genosift calibrate first")
         })?;
+        let sexes: Vec<Sex> = set.iter().map(|g| g.sex).collect();
         for (ki, &k) in opts.ks.iter().enumerate() {
             let Some((_, thr)) = cal.threshold_for(k) else {
                 bail!("species '{species}': no threshold calibrated at or below K = {k}");
             };
-            let acc: Vec<f64> = (0..opts.repeats)
-                .map(|r| {
-                    let correct = set
+            let calls: Vec<Vec<Call>> = set
+                .iter()
+                .map(|g| {
+                    g.fractions[ki]
                         .iter()
-                        .filter(|g| (g.fractions[ki][r] > thr) == (g.sex == Sex::Female))
-                        .count();
-                    correct as f64 / set.len() as f64
+                        .map(|&f| if f > thr { Call::Female } else { Call::Male })
+                        .collect()
                 })
                 .collect();
-            let (m, sd) = mean_sd(&acc);
-            out.push(EvalRow {
-                species: species.clone(),
+            out.push(EvalRow::new(
+                &species,
                 k,
-                accuracy_mean: m,
-                accuracy_sd: sd,
-                n_genomes: set.len(),
-                condition: condition.to_string(),
-                rule: "paper".into(),
-                no_call_rate: 0.0,
-            });
+                condition,
+                "paper",
+                tally(&sexes, &calls, opts.repeats),
+            ));
         }
         let Some(ev) = cal.evidence.as_ref() else {
             continue;
@@ -397,28 +415,36 @@ pub fn evaluate(
                     resampled_lr_calls(&g.pool, ev, k, opts.repeats, opts.min_confidence, &mut rng)
                 })
                 .collect();
-            let sexes: Vec<Sex> = set.iter().map(|g| g.sex).collect();
-            let (acc, no_call_rate) = tally(&sexes, &calls, opts.repeats);
-            let (m, sd) = mean_sd(&acc);
-            out.push(EvalRow {
-                species: species.clone(),
+            out.push(EvalRow::new(
+                &species,
                 k,
-                accuracy_mean: m,
-                accuracy_sd: sd,
-                n_genomes: set.len(),
-                condition: condition.to_string(),
-                rule: "lr".into(),
-                no_call_rate,
-            });
+                condition,
+                "lr",
+                tally(&sexes, &calls, opts.repeats),
+            ));
         }
     }
     Ok(out)
 }
 
-/// Per-repeat accuracy over genomes (`calls[genome][repeat]` against the genomes' `sexes`; a
-/// no-call is not correct) and the share of no-calls.
-pub fn tally(sexes: &[Sex], calls: &[Vec<Call>], repeats: usize) -> (Vec<f64>, f64) {
-    let acc = (0..repeats)
+/// Calls scored against the truth (`calls[genome][repeat]` against the genomes' `sexes`; a no-call
+/// is not correct).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally {
+    pub genomes: usize,
+    /// Per repeat: the share of genomes called right.
+    pub accuracy: Vec<f64>,
+    /// Shares of all calls that are no-calls, and that name the wrong sex.
+    pub no_call_rate: f64,
+    pub wrong_call_rate: f64,
+    /// Shares of the male and of the female genomes' calls that are right (`None` without a
+    /// genome of that sex).
+    pub male_accuracy: Option<f64>,
+    pub female_accuracy: Option<f64>,
+}
+
+pub fn tally(sexes: &[Sex], calls: &[Vec<Call>], repeats: usize) -> Tally {
+    let accuracy = (0..repeats)
         .map(|r| {
             sexes
                 .iter()
@@ -428,12 +454,31 @@ pub fn tally(sexes: &[Sex], calls: &[Vec<Call>], repeats: usize) -> (Vec<f64>, f
                 / sexes.len() as f64
         })
         .collect();
-    let no_calls = calls
-        .iter()
-        .flatten()
-        .filter(|&&c| c == Call::NoCall)
-        .count();
-    (acc, no_calls as f64 / (sexes.len() * repeats).max(1) as f64)
+    let all = (sexes.len() * repeats).max(1) as f64;
+    let count = |keep: &dyn Fn(Sex, Call) -> bool| {
+        sexes
+            .iter()
+            .zip(calls)
+            .map(|(&sex, c)| c.iter().filter(|&&c| keep(sex, c)).count())
+            .sum::<usize>()
+    };
+    let of_sex = |want: Sex| {
+        let n = sexes.iter().filter(|&&s| s == want).count() * repeats;
+        (n > 0).then(|| count(&|sex, c| sex == want && c == expected_call(sex)) as f64 / n as f64)
+    };
+    Tally {
+        genomes: sexes.len(),
+        accuracy,
+        no_call_rate: count(&|_, c| c == Call::NoCall) as f64 / all,
+        wrong_call_rate: count(&|sex, c| c != Call::NoCall && c != expected_call(sex)) as f64 / all,
+        male_accuracy: of_sex(Sex::Male),
+        female_accuracy: of_sex(Sex::Female),
+    }
+}
+
+/// `NA` or the value with 4 decimals, for the tables.
+pub fn fmt_share(v: Option<f64>) -> String {
+    v.map_or_else(|| "NA".to_string(), |v| format!("{v:.4}"))
 }
 
 pub fn expected_call(sex: Sex) -> Call {
@@ -443,7 +488,7 @@ pub fn expected_call(sex: Sex) -> Call {
     }
 }
 
-pub const EVAL_HEADER: [&str; 8] = [
+pub const EVAL_HEADER: [&str; 11] = [
     "species",
     "k",
     "accuracy_mean",
@@ -452,6 +497,9 @@ pub const EVAL_HEADER: [&str; 8] = [
     "condition",
     "rule",
     "no_call_rate",
+    "wrong_call_rate",
+    "accuracy_male",
+    "accuracy_female",
 ];
 
 pub fn write_eval(path: Option<&Path>, rows: &[EvalRow]) -> Result<()> {
@@ -466,6 +514,9 @@ pub fn write_eval(path: Option<&Path>, rows: &[EvalRow]) -> Result<()> {
             r.condition.clone(),
             r.rule.clone(),
             format!("{:.4}", r.no_call_rate),
+            format!("{:.4}", r.wrong_call_rate),
+            fmt_share(r.male_accuracy),
+            fmt_share(r.female_accuracy),
         ])?;
     }
     t.finish()?;
@@ -532,6 +583,25 @@ pub fn parse_ks(s: &str) -> Result<Vec<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tally_by_hand() {
+        use Call::*;
+        // Two males, one female, two repeats: repeat 0 all right; repeat 1 a male no-call and
+        // the female called male.
+        let sexes = [Sex::Male, Sex::Male, Sex::Female];
+        let calls = vec![vec![Male, Male], vec![Male, NoCall], vec![Female, Male]];
+        let t = tally(&sexes, &calls, 2);
+        assert_eq!(t.accuracy, vec![1.0, 1.0 / 3.0]);
+        assert_eq!(t.no_call_rate, 1.0 / 6.0);
+        assert_eq!(t.wrong_call_rate, 1.0 / 6.0);
+        assert_eq!(t.male_accuracy, Some(0.75));
+        assert_eq!(t.female_accuracy, Some(0.5));
+        assert_eq!(t.genomes, 3);
+        let only_males = tally(&sexes[..2], &calls[..2], 2);
+        assert_eq!(only_males.female_accuracy, None);
+        assert_eq!(fmt_share(only_males.female_accuracy), "NA");
+    }
 
     #[test]
     fn threshold_rules_by_hand() {

@@ -24,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use super::evaluate::tally;
+use super::evaluate::{fmt_share, tally, Tally};
 use super::metrics::mean_sd;
 use super::sampler::{Genome, Kind};
 use super::sheet::{read_sheet, Sex, Split};
@@ -56,9 +56,14 @@ pub struct ReadsRow {
     pub accuracy_sd: f64,
     pub no_call_rate: f64,
     pub n_genomes: usize,
+    /// Share of calls naming the wrong sex.
+    pub wrong_call_rate: f64,
+    /// Accuracy on the male and on the female genomes alone (`None` without one).
+    pub male_accuracy: Option<f64>,
+    pub female_accuracy: Option<f64>,
 }
 
-pub const READS_HEADER: [&str; 7] = [
+pub const READS_HEADER: [&str; 10] = [
     "species",
     "n_reads",
     "rule",
@@ -66,6 +71,9 @@ pub const READS_HEADER: [&str; 7] = [
     "accuracy_sd",
     "no_call_rate",
     "n_genomes",
+    "wrong_call_rate",
+    "accuracy_male",
+    "accuracy_female",
 ];
 
 /// Scored items (chunks or groups): reads in each and its score.
@@ -102,12 +110,12 @@ fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, 
     let mut chunks = Vec::new();
     let mut scored_groups = Vec::new();
     for batch in groups.chunks(4) {
-        let tokens = bundle.tokenizer.batch(
+        let tokens = bundle.tokenize(
             batch
                 .iter()
                 .flat_map(|g| g.chunks.iter().map(|c| c.seq.as_slice())),
         );
-        let scores = bundle.engine.predict(&tokens, n)?;
+        let scores = bundle.score(&tokens, n)?;
         for (g, s) in batch.iter().zip(scores) {
             let reads: Vec<u64> = g.chunks.iter().map(|c| c.n_records as u64).collect();
             scored_groups.push((reads.iter().sum(), s.p_female));
@@ -227,16 +235,19 @@ pub fn evaluate_reads(
         let y = y_share.get(species).map(|v| mean_sd(v).0);
         let sexes: Vec<Sex> = set.iter().map(|g| g.sex).collect();
         for &n in &opts.n_reads {
-            let mut push = |rule: &str, (acc, no_call_rate): (Vec<f64>, f64)| {
-                let (m, sd) = mean_sd(&acc);
+            let mut push = |rule: &str, t: Tally| {
+                let (m, sd) = mean_sd(&t.accuracy);
                 out.push(ReadsRow {
                     species: species.clone(),
                     n_reads: n,
                     rule: rule.to_string(),
                     accuracy_mean: m,
                     accuracy_sd: sd,
-                    no_call_rate,
-                    n_genomes: set.len(),
+                    no_call_rate: t.no_call_rate,
+                    n_genomes: t.genomes,
+                    wrong_call_rate: t.wrong_call_rate,
+                    male_accuracy: t.male_accuracy,
+                    female_accuracy: t.female_accuracy,
                 });
             };
             // One pass of `repeats` subsets per genome for each rule.
@@ -286,22 +297,21 @@ pub fn evaluate_reads(
                 push("paper", tally(&sexes, &calls, opts.repeats));
             }
             if let Some(y) = y {
-                let acc = set
-                    .iter()
-                    .map(|g| match g.sex {
-                        Sex::Female => 1.0,
-                        Sex::Male => 1.0 - (1.0 - y).powf(n as f64),
-                    })
-                    .sum::<f64>()
-                    / set.len() as f64;
+                // Males called with probability 1 − (1 − y)^N, females always right.
+                let p_male = 1.0 - (1.0 - y).powf(n as f64);
+                let n_male = sexes.iter().filter(|&&s| s == Sex::Male).count();
+                let n_female = set.len() - n_male;
                 out.push(ReadsRow {
                     species: species.clone(),
                     n_reads: n,
                     rule: "ideal".into(),
-                    accuracy_mean: acc,
+                    accuracy_mean: (n_male as f64 * p_male + n_female as f64) / set.len() as f64,
                     accuracy_sd: 0.0,
                     no_call_rate: 0.0,
                     n_genomes: set.len(),
+                    wrong_call_rate: n_male as f64 * (1.0 - p_male) / set.len() as f64,
+                    male_accuracy: (n_male > 0).then_some(p_male),
+                    female_accuracy: (n_female > 0).then_some(1.0),
                 });
             }
         }
@@ -337,6 +347,9 @@ pub fn write_reads_eval(path: Option<&Path>, rows: &[ReadsRow]) -> Result<()> {
             format!("{:.4}", r.accuracy_sd),
             format!("{:.4}", r.no_call_rate),
             r.n_genomes.to_string(),
+            format!("{:.4}", r.wrong_call_rate),
+            fmt_share(r.male_accuracy),
+            fmt_share(r.female_accuracy),
         ])?;
     }
     t.finish()?;
@@ -391,6 +404,9 @@ mod tests {
             accuracy_sd: 0.0,
             no_call_rate: 0.0,
             n_genomes: 2,
+            wrong_call_rate: 0.0,
+            male_accuracy: None,
+            female_accuracy: None,
         };
         let rows = [
             row(100, "lr", 0.9),

@@ -314,7 +314,7 @@ fn sample_chunk(
                 let mut r = substring(&c.seq, read_len, rng);
                 has_y |= c.kind == Kind::Y && genome.y_specific(&r);
                 if rng.random_bool(0.5) {
-                    r = crate::train::simulate::revcomp(&r);
+                    r = crate::chunk::reverse_complement(&r);
                 }
                 let room = len - seq.len();
                 r.truncate(room);
@@ -513,7 +513,7 @@ mod tests {
         );
         assert!(!g.y_specific(&y[100..250]), "PAR");
         assert!(
-            !g.y_specific(&crate::train::simulate::revcomp(&y[100..250])),
+            !g.y_specific(&crate::chunk::reverse_complement(&y[100..250])),
             "PAR, other strand"
         );
         assert!(g.y_specific(&y[1000..1150]), "Y-only");

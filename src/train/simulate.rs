@@ -31,6 +31,8 @@ use anyhow::{Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::chunk::reverse_complement;
+
 /// One species' genome geometry (haploid bp, before `--scale`).
 #[derive(Debug, Clone)]
 pub struct SpeciesSpec {
@@ -104,19 +106,6 @@ fn random_seq(rng: &mut StdRng, n: usize, gc: f64) -> Vec<u8> {
         .collect()
 }
 
-pub fn revcomp(seq: &[u8]) -> Vec<u8> {
-    seq.iter()
-        .rev()
-        .map(|&b| match b {
-            b'A' => b'T',
-            b'T' => b'A',
-            b'C' => b'G',
-            b'G' => b'C',
-            other => other,
-        })
-        .collect()
-}
-
 /// Substitutes each base with probability `rate`.
 fn mutate(rng: &mut StdRng, seq: &[u8], rate: f64) -> Vec<u8> {
     let mut out = seq.to_vec();
@@ -171,7 +160,7 @@ impl Families {
             let div = rng.random_range(0.08..0.18);
             let mut copy = mutate(rng, &fam[start..], div);
             if rng.random_bool(0.5) {
-                copy = revcomp(&copy);
+                copy = reverse_complement(&copy);
             }
             if copy.len() >= seq.len() {
                 break;
@@ -244,7 +233,7 @@ impl Reference {
         for _ in 0..n_pal {
             let arm = mutate(&mut rng, &unit, 0.001);
             let mut pal = arm.clone();
-            pal.extend(revcomp(&mutate(&mut rng, &unit, 0.001)));
+            pal.extend(reverse_complement(&mutate(&mut rng, &unit, 0.001)));
             if at + pal.len() < y.len() {
                 paste(&mut y, at, &pal);
                 at += pal.len() + 100;
@@ -336,7 +325,7 @@ pub fn sample_reads(
             let start = rng.random_range(0..=chrom.len() - len);
             let mut r = mutate(rng, &chrom[start..start + len], error);
             if rng.random_bool(0.5) {
-                r = revcomp(&r);
+                r = reverse_complement(&r);
             }
             r
         })

@@ -38,6 +38,8 @@ pub struct TrainOptions {
     pub chunk_len: usize,
     pub lr: f64,
     pub warmup: usize,
+    /// After warm-up: constant (the paper's) or a cosine decay.
+    pub schedule: Schedule,
     pub batch: usize,
     pub grad_accum: usize,
     pub steps: usize,
@@ -72,12 +74,30 @@ pub struct TrainReport {
     pub examples_per_second: f64,
 }
 
-/// Learning rate at `step` (1-based): linear warm-up, then constant.
-pub fn learning_rate(lr: f64, warmup: usize, step: usize) -> f64 {
-    if warmup == 0 || step >= warmup {
-        lr
-    } else {
-        lr * step as f64 / warmup as f64
+/// What the learning rate does after warm-up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Schedule {
+    /// Stays at the peak (the paper's).
+    Constant,
+    /// Falls from the peak along half a cosine to `min_lr` at the last step.
+    Cosine { min_lr: f64 },
+}
+
+/// Learning rate at `step` (1-based) of `steps`: linear warm-up to `lr`, then as `schedule` says.
+pub fn learning_rate(lr: f64, warmup: usize, step: usize, steps: usize, schedule: Schedule) -> f64 {
+    if warmup > 0 && step < warmup {
+        return lr * step as f64 / warmup as f64;
+    }
+    match schedule {
+        Schedule::Constant => lr,
+        Schedule::Cosine { min_lr } => {
+            let span = steps.saturating_sub(warmup.max(1));
+            if span == 0 {
+                return lr;
+            }
+            let t = (step.saturating_sub(warmup.max(1)) as f64 / span as f64).min(1.0);
+            min_lr + (lr - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+        }
     }
 }
 
@@ -178,7 +198,7 @@ impl AutodiffTask for Job<'_> {
         let start = Instant::now();
         let mut examples = 0usize;
         for step in 1..=opts.steps {
-            let lr = learning_rate(opts.lr, opts.warmup, step);
+            let lr = learning_rate(opts.lr, opts.warmup, step, opts.steps, opts.schedule);
             let mut left = opts.batch;
             while left > 0 {
                 let m = left.min(micro);
@@ -329,6 +349,7 @@ pub fn save_model_dir(
         chunks: opts.chunks,
         chunk_len: opts.chunk_len,
         read_len: opts.reads,
+        both_strands: false,
         calibration: Default::default(),
     };
     settings.save(tmp.path())?;
@@ -377,6 +398,11 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
     }
     if !(0.0..=1.0).contains(&opts.y_boost) {
         bail!("--y-boost must be between 0 and 1");
+    }
+    if let Schedule::Cosine { min_lr } = opts.schedule {
+        if !(0.0..=opts.lr).contains(&min_lr) {
+            bail!("--min-lr {min_lr}: expected a rate in [0, --lr]");
+        }
     }
     if opts.eval_every == 0 {
         bail!("--eval-every must be ≥ 1");
@@ -499,9 +525,26 @@ mod tests {
 
     #[test]
     fn warmup_is_linear_then_constant() {
-        assert_eq!(learning_rate(1e-5, 1000, 500), 5e-6);
-        assert_eq!(learning_rate(1e-5, 1000, 1000), 1e-5);
-        assert_eq!(learning_rate(1e-5, 1000, 5000), 1e-5);
-        assert_eq!(learning_rate(1e-5, 0, 1), 1e-5);
+        let c = Schedule::Constant;
+        assert_eq!(learning_rate(1e-5, 1000, 500, 10_000, c), 5e-6);
+        assert_eq!(learning_rate(1e-5, 1000, 1000, 10_000, c), 1e-5);
+        assert_eq!(learning_rate(1e-5, 1000, 5000, 10_000, c), 1e-5);
+        assert_eq!(learning_rate(1e-5, 0, 1, 10_000, c), 1e-5);
+    }
+
+    #[test]
+    fn cosine_falls_from_the_peak_to_the_floor() {
+        let c = Schedule::Cosine { min_lr: 1e-5 };
+        let lr = |step| learning_rate(1e-4, 100, step, 1100, c);
+        assert_eq!(lr(50), 5e-5, "warm-up as before");
+        assert_eq!(lr(100), 1e-4);
+        // Half-way through the decay: the mean of peak and floor.
+        assert!((lr(600) - 5.5e-5).abs() < 1e-12, "{}", lr(600));
+        assert!((lr(1100) - 1e-5).abs() < 1e-12, "{}", lr(1100));
+        let steps: Vec<f64> = (100..=1100).map(lr).collect();
+        assert!(steps.windows(2).all(|w| w[1] <= w[0]), "never rises");
+        // A run shorter than its warm-up, or without one, stays finite and at most the peak.
+        assert_eq!(learning_rate(1e-4, 0, 1, 1, c), 1e-4);
+        assert!(learning_rate(1e-4, 0, 5, 10, c) <= 1e-4);
     }
 }
