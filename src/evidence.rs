@@ -21,15 +21,19 @@
 //! **Graded evidence.** A chunk far above the threshold is stronger evidence than one just above
 //! it, so `calibrate` also cuts the upper logit range into bins ([`LogitBin`]) and measures both
 //! rates per bin; each chunk then adds `ln(p_m,b / p_f,b)` of its bin `b` (chunks below the lowest
-//! bin add `ln((1 − Σ p_m) / (1 − Σ p_f))`). The bins' edges are the threshold and the female
-//! logits' upper quantiles, so every bin holds at least [`MIN_FEMALE_PER_BIN`] female validation
-//! chunks; the one exception is a top bin above the threshold when no female validation chunk is
-//! above it, whose female rate is then the pseudo-count bound below, as the single threshold's is.
-//! Without that bin, a detector whose Y reads score far above every female read would lump them
-//! with the ten highest female reads, and a test female's one read in that range would weigh as
-//! much as a clear Y read. Adjacent bins whose ratios do not increase with the logit are merged.
-//! The single-threshold rule above is the case of one bin, and models calibrated before bins
-//! existed keep using it. `hits` stays the count above the threshold.
+//! bin add `ln((1 − Σ p_m) / (1 − Σ p_f))`). The threshold is always an edge, the others are upper
+//! quantiles of the female logits, so the bins refine the single threshold rather than replace it:
+//! every chunk that rule counts as a hit lands in a bin at or above the threshold, and the bin the
+//! threshold opens has the female rate of the chunks above it, however few (the pseudo-count bound
+//! below when there are none), as the single threshold's hit rate has. Every other bin holds at
+//! least [`MIN_FEMALE_PER_BIN`] female validation chunks (bins above the threshold also leave that
+//! many in the threshold's). Calibrations from before this rule drew the edges from the female
+//! quantiles alone (they keep their bins): the top bin could start below the threshold, among the
+//! highest female logits, and a test female's one read there weighed nearly as much as a clear Y
+//! read. Adjacent bins whose ratios do not increase with the logit are merged (the one way the
+//! threshold can stop being an edge). The
+//! single-threshold rule above is the case of one bin, and models calibrated before bins existed
+//! keep using it. `hits` stays the count above the threshold.
 //!
 //! Rates are estimated with half a pseudo-count, `(hits + 0.5) / (chunks + 1)`, so a detector that
 //! never fired on the female validation chunks gets a small positive false-Y rate, not zero (one
@@ -191,12 +195,11 @@ impl YEvidence {
 
 /// Bins for graded evidence over sorted male and female logits, given the single threshold `t`.
 ///
-/// Candidate edges: the female logits' 97% and 99% quantiles, `t`, and the female logits with
-/// 100, 30 and [`MIN_FEMALE_PER_BIN`] chunks above them. Edges below the 97% quantile, or leaving
-/// fewer than [`MIN_FEMALE_PER_BIN`] female chunks in a bin, are dropped, except `t` when it is
-/// above every female logit (a top bin beyond the females: without it, a clean detector's Y reads
-/// far above the females would share one bin, and one likelihood ratio, with the highest female
-/// logits); then adjacent bins whose likelihood ratio does not increase are merged.
+/// Edges: `t`, always; and of the female logits' 97% and 99% quantiles and the female logits with
+/// 100, 30 and [`MIN_FEMALE_PER_BIN`] chunks above them, those at or above the 97% quantile whose
+/// bins hold at least [`MIN_FEMALE_PER_BIN`] female chunks (an edge above `t` must also leave that
+/// many in the bin `t` opens). Then adjacent bins whose likelihood ratio does not increase are
+/// merged.
 fn graded_bins(m: &[f32], f: &[f32], t: f32) -> Vec<LogitBin> {
     let nf = f.len();
     if nf < 2 * MIN_FEMALE_PER_BIN {
@@ -205,27 +208,35 @@ fn graded_bins(m: &[f32], f: &[f32], t: f32) -> Vec<LogitBin> {
     let q = |p: f64| f[((nf - 1) as f64 * p).round() as usize];
     let from_top = |k: usize| f[nf - 1 - k.min(nf - 1)];
     let floor = q(0.97);
-    let mut edges: Vec<f32> = [q(0.97), q(0.99), t, from_top(100), from_top(30)]
+    let mut edges: Vec<f32> = [q(0.97), q(0.99), from_top(100), from_top(30)]
         .into_iter()
         .chain([from_top(MIN_FEMALE_PER_BIN)])
-        .filter(|&e| e >= floor)
+        .filter(|&e| e >= floor && e != t)
         .collect();
     edges.sort_by(f32::total_cmp);
     edges.dedup();
     let above = |sorted: &[f32], e: f32| sorted.len() - sorted.partition_point(|&x| x <= e);
+    let at_t = above(f, t);
     // Keep an edge only if the bin it opens (up to the next kept edge, or the top) holds enough
-    // female chunks: walk from the top down. The one exception is the single threshold when no
-    // female chunk is above it: that bin lies beyond the females, and its female rate is the
-    // pseudo-count bound, exactly as the single-threshold rule's.
-    let mut kept: Vec<f32> = Vec::new();
-    for &e in edges.iter().rev() {
-        let upper = kept.last().map_or(0, |&k| above(f, k));
-        let beyond_females = kept.is_empty() && e == t && above(f, e) == 0;
-        if beyond_females || above(f, e) - upper >= MIN_FEMALE_PER_BIN {
+    // female chunks: walk from the top down, first above `t`, then below it.
+    let mut upper: Vec<f32> = Vec::new();
+    for &e in edges.iter().rev().filter(|&&e| e > t) {
+        let beyond = upper.last().map_or(0, |&k| above(f, k));
+        let enough = |n: usize| n >= MIN_FEMALE_PER_BIN;
+        if enough(above(f, e) - beyond) && enough(at_t - above(f, e)) {
+            upper.push(e);
+        }
+    }
+    let mut kept: Vec<f32> = vec![t];
+    let mut beyond = at_t;
+    for &e in edges.iter().rev().filter(|&&e| e < t) {
+        if above(f, e) - beyond >= MIN_FEMALE_PER_BIN {
             kept.push(e);
+            beyond = above(f, e);
         }
     }
     kept.reverse();
+    kept.extend(upper.iter().rev());
     // Counts per bin: (edge, male, female).
     let mut bins: Vec<(f32, usize, usize)> = kept
         .iter()
@@ -424,24 +435,73 @@ mod tests {
             assert!(w[0].above < w[1].above);
             assert!(w[0].p_male / w[0].p_female < w[1].p_male / w[1].p_female);
         }
+        assert!(
+            e.bins.iter().any(|b| b.above == e.logit_threshold),
+            "the threshold is an edge: {:?}",
+            e.bins
+        );
         for (i, b) in e.bins.iter().enumerate() {
             let n = females_in_bin(&e.bins, i, &female);
             assert_eq!(b.p_female, rate(n as u64, 10_000));
-            if n == 0 {
-                // A third of the Y logits are above every female one: the top bin lies beyond
-                // the females, opened by the single threshold.
-                assert_eq!(
-                    i,
-                    e.bins.len() - 1,
-                    "only the top bin may be beyond the females"
-                );
-                assert_eq!(b.above, e.logit_threshold);
-                assert!(b.above >= female[10_000 - 1]);
-            } else {
+            if b.above != e.logit_threshold {
                 assert!(n >= MIN_FEMALE_PER_BIN, "bin {i}: {n} female chunks");
-                assert!(b.above <= female[10_000 - 1 - MIN_FEMALE_PER_BIN]);
+            } else if n == 0 {
+                // A third of the Y logits are above every female one: the threshold's bin lies
+                // beyond the females, and it is the top one.
+                assert_eq!(i, e.bins.len() - 1, "{:?}", e.bins);
+                assert!(b.above >= female[10_000 - 1]);
             }
         }
+    }
+
+    #[test]
+    fn the_threshold_opens_a_bin_however_few_females_are_above_it() {
+        // Females: 100 000 chunks over [−4, 4); males the same plus 950 Y chunks at 9..11 and 50
+        // at the 5th-highest female logit. A threshold with 5 female chunks above it: too few for
+        // a bin of their own, but the single-threshold rule's hits all the same.
+        let female: Vec<f32> = (0..100_000)
+            .map(|i| -4.0 + 8.0 * i as f32 / 100_000.0)
+            .collect();
+        let t = female[100_000 - 6];
+        let mut male = female.clone();
+        male.extend((0..950).map(|i| 9.0 + 2.0 * i as f32 / 950.0));
+        male.extend((0..50).map(|_| female[100_000 - 5]));
+        male.sort_by(f32::total_cmp);
+        let bins = graded_bins(&male, &female, t);
+        let at = bins
+            .iter()
+            .position(|b| b.above == t)
+            .expect("t is an edge");
+        assert_eq!(
+            at,
+            bins.len() - 1,
+            "no bin above t can hold 10 females: {bins:?}"
+        );
+        assert_eq!(bins[at].p_female, rate(5, 100_000));
+        assert_eq!(
+            bins[at].p_male,
+            rate(1005, 101_000),
+            "Y chunks and 5 others"
+        );
+        assert!(at > 0, "{bins:?}");
+        for i in 0..at {
+            let n = females_in_bin(&bins, i, &female);
+            assert!(n >= MIN_FEMALE_PER_BIN, "bin {i}: {n} female chunks");
+        }
+        // The highest female logits below t weigh far less than a hit.
+        let e = YEvidence {
+            logit_threshold: t,
+            p_hit_male: rate(1005, 101_000),
+            p_hit_female: rate(5, 100_000),
+            male_chunks: 101_000,
+            female_chunks: 100_000,
+            y_chunk_share: 1000.0 / 101_000.0,
+            sensitivity: 1.0,
+            bins,
+        };
+        let w = e.weights();
+        let (below, hit) = (w.log_lr(female[100_000 - 7]), w.log_lr(10.0));
+        assert!(hit > 5.0 && below < hit - 3.0, "{below} {hit}");
     }
 
     #[test]
