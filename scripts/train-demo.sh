@@ -5,8 +5,9 @@
 # Three training stages: the groups model (16 chunks of 512 bp, three reads each); from it, the
 # reads model (one read per chunk); and a short anneal of that at a lower learning rate, which is
 # the one bundled.
-# About 95 minutes on 2 idle cores (training ≈ 20 + 35 + 2 minutes on one of them, calibration ≈ 15
-# on both). Everything is seeded: the same commands give the same model.
+# About 65 minutes on 2 cores (session 5, seed 3, beside other work: simulate < 1, training ≈ 20 +
+# 32 + 2 on one core, calibration ≈ 7 and evaluation ≈ 3 on both). Everything is seeded: the same
+# commands give the same model.
 #
 # Usage: scripts/train-demo.sh [WORK_DIR]     (default: /tmp/genosift-demo)
 # Environment: SEED (cohort seed, default 1), STEPS (stage 1, default 1000), READS_STEPS (stage 2,
