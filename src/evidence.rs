@@ -219,18 +219,19 @@ fn graded_bins(m: &[f32], f: &[f32], t: f32) -> Vec<LogitBin> {
     let at_t = above(f, t);
     // Keep an edge only if the bin it opens (up to the next kept edge, or the top) holds enough
     // female chunks: walk from the top down, first above `t`, then below it.
+    let enough = |n: usize| n >= MIN_FEMALE_PER_BIN;
     let mut upper: Vec<f32> = Vec::new();
+    let mut beyond = 0;
     for &e in edges.iter().rev().filter(|&&e| e > t) {
-        let beyond = upper.last().map_or(0, |&k| above(f, k));
-        let enough = |n: usize| n >= MIN_FEMALE_PER_BIN;
         if enough(above(f, e) - beyond) && enough(at_t - above(f, e)) {
             upper.push(e);
+            beyond = above(f, e);
         }
     }
     let mut kept: Vec<f32> = vec![t];
     let mut beyond = at_t;
     for &e in edges.iter().rev().filter(|&&e| e < t) {
-        if above(f, e) - beyond >= MIN_FEMALE_PER_BIN {
+        if enough(above(f, e) - beyond) {
             kept.push(e);
             beyond = above(f, e);
         }
@@ -411,6 +412,11 @@ mod tests {
         assert_eq!((c.hits, c.chunks), (2, 4));
     }
 
+    /// `n` logits spread evenly over [−4, 4), ascending.
+    fn spread(n: usize) -> Vec<f32> {
+        (0..n).map(|i| -4.0 + 8.0 * i as f32 / n as f32).collect()
+    }
+
     /// Female logits in bin `i` (above its edge, not above the next one).
     fn females_in_bin(bins: &[LogitBin], i: usize, female: &[f32]) -> usize {
         let hi = bins.get(i + 1).map_or(f32::INFINITY, |n| n.above);
@@ -424,9 +430,7 @@ mod tests {
     fn fitted_bins_have_female_support_and_rising_ratios() {
         // Females: logits 0..10 000 spread over [−4, 4); males the same plus 2% Y chunks whose
         // logits rise from 2 to 8.
-        let female: Vec<f32> = (0..10_000)
-            .map(|i| -4.0 + 8.0 * i as f32 / 10_000.0)
-            .collect();
+        let female = spread(10_000);
         let mut male: Vec<(f32, bool)> = female.iter().map(|&l| (l, false)).collect();
         male.extend((0..200).map(|i| (2.0 + 6.0 * i as f32 / 200.0, true)));
         let e = YEvidence::fit(&male, &female).unwrap();
@@ -459,9 +463,7 @@ mod tests {
         // Females: 100 000 chunks over [−4, 4); males the same plus 950 Y chunks at 9..11 and 50
         // at the 5th-highest female logit. A threshold with 5 female chunks above it: too few for
         // a bin of their own, but the single-threshold rule's hits all the same.
-        let female: Vec<f32> = (0..100_000)
-            .map(|i| -4.0 + 8.0 * i as f32 / 100_000.0)
-            .collect();
+        let female = spread(100_000);
         let t = female[100_000 - 6];
         let mut male = female.clone();
         male.extend((0..950).map(|i| 9.0 + 2.0 * i as f32 / 950.0));
@@ -508,9 +510,7 @@ mod tests {
     fn a_clean_detector_gets_a_bin_beyond_the_females() {
         // Females: 100 000 chunks over [−4, 4); males the same plus 1% Y chunks, 95% of them at
         // logits 9..11 and 5% among the 100 highest female logits.
-        let female: Vec<f32> = (0..100_000)
-            .map(|i| -4.0 + 8.0 * i as f32 / 100_000.0)
-            .collect();
+        let female = spread(100_000);
         let mut male: Vec<(f32, bool)> = female.iter().map(|&l| (l, false)).collect();
         male.extend((0..950).map(|i| (9.0 + 2.0 * i as f32 / 950.0, true)));
         male.extend((0..50).map(|_| (3.995, true)));
