@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use genosift::chunk::{Chunk, Chunker};
-use genosift::io::input::{Input, RecordSink};
+use genosift::input::{Input, RecordSink};
 use genosift::tokenize::{GenaTokenizer, GENA_TOKENIZER_JSON};
 
 const READ_LEN: usize = 150;

@@ -9,10 +9,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use genosift::bundle::settings::Settings;
 use genosift::model::config::BertConfig;
 use genosift::model::init;
 use genosift::model::weights::write_safetensors;
-use genosift::settings::Settings;
 use genosift::tokenize::GENA_TOKENIZER_JSON;
 
 fn main() -> Result<()> {

@@ -1,8 +1,11 @@
-//! Command-line flags (clap derive). No logic here: `main` resolves these into run options.
+//! Command-line flags (clap derive) and nothing else: every closed choice is a [`ValueEnum`], a
+//! count that cannot be zero is a `NonZero`, and the flags every model command shares are one
+//! [`Common`]. `crate::config` turns these into each command's validated settings.
 
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,6 +39,87 @@ pub enum Command {
     Evaluate(EvaluateArgs),
 }
 
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Device {
+    Cpu,
+    /// Needs a build with `--features cuda`.
+    #[value(alias = "gpu")]
+    Cuda,
+}
+
+/// `predict`'s calling rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CallRule {
+    /// lr when the species' calibration has a Y detector, else paper.
+    Auto,
+    /// Per-chunk Y evidence as a likelihood ratio.
+    Lr,
+    /// The paper's fraction of female groups vs the calibrated threshold.
+    Paper,
+}
+
+/// How `calibrate` chooses the paper rule's thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThresholdRule {
+    /// The median of the validation fractions (the paper's).
+    Median,
+    /// Their quantile at the validation set's male share.
+    Quantile,
+}
+
+impl ThresholdRule {
+    /// The name `genosift.json` records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThresholdRule::Median => "median",
+            ThresholdRule::Quantile => "quantile",
+        }
+    }
+}
+
+/// The learning rate after warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleArg {
+    /// The paper's.
+    Constant,
+    /// A half-cosine decay from --lr to --min-lr at the last of --steps.
+    Cosine,
+}
+
+/// A backbone trained from scratch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    Tiny,
+    Small,
+}
+
+impl Preset {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Tiny => "tiny",
+            Preset::Small => "small",
+        }
+    }
+}
+
+/// Flags of every command that computes: threads, device, quiet.
+#[derive(Debug, Args)]
+pub struct Compute {
+    /// Compute threads (one pool for tokenizing and the model). Default: available cores.
+    #[arg(short = 't', long, value_name = "T")]
+    pub threads: Option<NonZeroUsize>,
+
+    /// Where the model runs (cuda needs a build with --features cuda).
+    #[arg(long, value_enum, default_value_t = Device::Cpu, value_name = "DEVICE")]
+    pub device: Device,
+
+    /// No progress or summary on stderr (errors still go there).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Flags of every command that opens a model.
 #[derive(Debug, Args)]
 pub struct Common {
     /// Model directory (Hugging Face layout: config.json, model.safetensors or
@@ -43,17 +127,8 @@ pub struct Common {
     #[arg(short, long, value_name = "DIR")]
     pub model: PathBuf,
 
-    /// Compute threads (one pool for tokenizing and the model). Default: available cores.
-    #[arg(short = 't', long, value_name = "T")]
-    pub threads: Option<usize>,
-
-    /// Where the model runs: cpu, or cuda (needs a build with --features cuda).
-    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
-    pub device: String,
-
-    /// No progress or summary on stderr (errors still go there).
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub compute: Compute,
 }
 
 #[derive(Debug, Args)]
@@ -87,18 +162,18 @@ pub struct PredictArgs {
 
     /// Stop reading after K complete groups.
     #[arg(long, value_name = "K")]
-    pub max_groups: Option<u64>,
+    pub max_groups: Option<NonZeroU64>,
 
     /// Groups per model forward pass (memory grows with it; results do not depend on it beyond
     /// float rounding).
-    #[arg(long, default_value_t = 1, value_name = "G")]
-    pub batch_groups: usize,
+    #[arg(long, default_value = "1", value_name = "G")]
+    pub batch_groups: NonZeroUsize,
 
     /// Calling rule: lr (per-chunk Y evidence as a likelihood ratio, for models calibrated with a
     /// chunk Y detector), paper (fraction of female groups vs the calibrated threshold), or auto
     /// (lr when the model has it, else paper).
-    #[arg(long, default_value = "auto", value_name = "RULE")]
-    pub rule: String,
+    #[arg(long, value_enum, default_value_t = CallRule::Auto, value_name = "RULE")]
+    pub rule: CallRule,
 
     /// Posterior probability an lr call must reach; below it the call is no-call.
     #[arg(long, default_value_t = 0.99, value_name = "P")]
@@ -176,8 +251,8 @@ pub struct TrainArgs {
     pub warmup: usize,
     /// After warm-up: constant (the paper's) or cosine (a half-cosine decay from --lr to
     /// --min-lr at the last of --steps).
-    #[arg(long, default_value = "constant", value_parser = ["constant", "cosine"])]
-    pub schedule: String,
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Constant)]
+    pub schedule: ScheduleArg,
     /// The learning rate a cosine schedule ends at.
     #[arg(long, default_value_t = 0.0)]
     pub min_lr: f64,
@@ -199,9 +274,9 @@ pub struct TrainArgs {
     /// Start from this pretrained model directory (e.g. gena-lm-bert-base-t2t).
     #[arg(long, value_name = "HF_DIR", conflicts_with = "config")]
     pub init: Option<PathBuf>,
-    /// A backbone from scratch with the GENA-LM tokenizer: tiny or small.
-    #[arg(long, default_value = "tiny")]
-    pub config: String,
+    /// A backbone from scratch with the GENA-LM tokenizer.
+    #[arg(long, value_enum, default_value_t = Preset::Tiny)]
+    pub config: Preset,
     /// Read-like sampling: each chunk packs independent reads of this length (both strands).
     #[arg(long, value_name = "LEN")]
     pub reads: Option<usize>,
@@ -226,14 +301,8 @@ pub struct TrainArgs {
     pub read_errors: f64,
     #[arg(long, default_value_t = 142)]
     pub seed: u64,
-    /// Compute threads. Default: available cores.
-    #[arg(short = 't', long)]
-    pub threads: Option<usize>,
-    /// cpu or cuda.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub compute: Compute,
 }
 
 #[derive(Debug, Args)]
@@ -267,9 +336,9 @@ pub struct PoolArgs {
 pub struct CalibrateArgs {
     #[command(flatten)]
     pub pool: PoolArgs,
-    /// median (the paper's) or quantile (at the validation set's male share).
-    #[arg(long, default_value = "median")]
-    pub rule: String,
+    /// How the paper rule's thresholds are chosen.
+    #[arg(long, value_enum, default_value_t = ThresholdRule::Median)]
+    pub rule: ThresholdRule,
     /// Score every chunk on both strands and average (about twice the model time in calibrate,
     /// evaluate and predict, which all follow the model's setting); recorded in genosift.json.
     #[arg(long)]

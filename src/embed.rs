@@ -2,15 +2,18 @@
 //! `max_position_embeddings` tokens), written as `name  n_tokens  embedding` with the vector as
 //! comma-separated floats in shortest round-trip form (every digit f32 holds).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::bundle::ModelBundle;
-use crate::io::input::{Input, RecordSink, SeqRecord, Source};
-use crate::io::output::{fmt_f32, Table, EMBED_HEADER};
+use crate::input::{Input, RecordSink, SeqRecord, Source};
+use crate::output::{fmt_f32, Table};
 
 /// Bases of a record kept for embedding: far more than 512 tokens of ≤ 64 bp can use, so the
 /// truncated tokenization is that of the whole record, while a chromosome-sized record costs 1 MB.
 pub const EMBED_MAX_BP: usize = 1 << 20;
+
+/// Columns of `genosift embed`.
+pub const EMBED_HEADER: [&str; 3] = ["name", "n_tokens", "embedding"];
 
 /// Records per forward pass.
 const BATCH: usize = 16;
@@ -82,10 +85,7 @@ impl RecordSink for Embedder<'_> {
 /// Runs `embed`: returns the number of records written.
 pub fn embed(bundle: &ModelBundle, opts: &EmbedOptions) -> Result<u64> {
     let input = Input::open(&opts.input)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .context("cannot start the thread pool")?;
+    let pool = crate::score::thread_pool(opts.threads)?;
     let mut sink = Embedder {
         bundle,
         table: Table::create(opts.output.as_deref(), &EMBED_HEADER)?,

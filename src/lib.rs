@@ -2,24 +2,30 @@
 //! cross-attention head.
 //!
 //! Data flows one way through one module per stage:
-//! [`io::input`] (records) → [`chunk`] ([`chunk::Chunk`]) → [`group`] ([`group::ChunkGroup`]) →
-//! [`tokenize`] ([`tokenize::TokenBatch`]) → [`model`] ([`model::GroupScore`]) → [`call`]
-//! ([`call::SampleCall`], the paper's rule) and [`evidence`] ([`evidence::EvidenceCall`], the
-//! likelihood ratio) → [`io::output`] (TSV). [`pipeline`] wires them with a reader thread and a
-//! bounded channel.
+//! [`input`] (records) → [`chunk`] ([`chunk::Chunk`]) → [`group`] ([`group::ChunkGroup`]) →
+//! [`tokenize`] ([`tokenize::TokenBatch`]) → [`score`] ([`model::GroupScore`], per-chunk Y logits)
+//! → [`call`] (the paper's [`call::paper::SampleCall`], the likelihood ratio's
+//! [`call::lr::EvidenceCall`]) → [`output`] (TSV, FASTA, JSON, MultiQC). [`pipeline`] runs them
+//! with a reader thread and a bounded channel; [`commands`] wires one subcommand each, from the
+//! flags of [`cli`] validated by [`config`]. [`bundle`] opens a model directory; [`model`] holds
+//! every burn line. [`cohort`] and [`experiment`] are the training side: sample sheets, sampling
+//! and `simulate`; training, calibration fitting, evaluation and plots.
 
 pub mod bundle;
 pub mod call;
 pub mod chunk;
 pub mod cli;
+pub mod cohort;
+pub mod commands;
+pub mod config;
 pub mod embed;
 pub mod error;
-pub mod evidence;
+pub mod experiment;
 pub mod group;
-pub mod io;
+pub mod input;
 pub mod model;
+pub mod output;
 pub mod pipeline;
 pub mod progress;
-pub mod settings;
+pub mod score;
 pub mod tokenize;
-pub mod train;

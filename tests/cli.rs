@@ -118,7 +118,7 @@ fn predict_prints_reference_probabilities() {
 
 /// The first `n` records of the bundled NA12878 reads, as plain FASTQ bytes.
 fn small_fastq(n: usize) -> Vec<u8> {
-    let recs = genosift::io::input::read_records(&genosift::io::input::Source::Path(data(
+    let recs = genosift::input::read_records(&genosift::input::Source::Path(data(
         "reads/ngsbits_Statistics_mapqc_wgs.NA12878.FEMALE.chr22.GRCh38.primary.fastq.gz",
     )))
     .unwrap();

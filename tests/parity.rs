@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use genosift::bundle::ModelBundle;
 use genosift::chunk::Chunker;
-use genosift::io::input::{read_records, Source};
+use genosift::input::{read_records, Source};
 use genosift::model::weights::{RawTensor, WeightFile};
 use genosift::model::{DeviceKind, Engine};
 use genosift::tokenize::TokenBatch;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use genosift::chunk::{Chunk, Chunker, SEPARATOR_LEN};
 use genosift::group::Grouper;
-use genosift::io::input::{Input, RecordSink};
+use genosift::input::{Input, RecordSink};
 use proptest::prelude::*;
 
 /// Records as `(name, upper-case bases)`.

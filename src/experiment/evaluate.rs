@@ -21,15 +21,16 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::metrics::{mean_sd, median, quantile};
-use super::sampler::{
+use crate::bundle::ModelBundle;
+use crate::call::calibration::Calibration;
+use crate::call::lr::{EvidenceCall, YEvidence};
+use crate::call::Call;
+use crate::cohort::sampler::{
     add_errors, cumulative, load_genomes, sample_group, Genome, Kind, Reweight, SampledChunk,
 };
-use super::sheet::{read_sheet, Sex, Split};
-use crate::bundle::ModelBundle;
-use crate::call::Call;
-use crate::evidence::{EvidenceCall, YEvidence};
-use crate::io::output::Table;
-use crate::settings::Calibration;
+use crate::cohort::sheet::{read_sheet, Sex, Split};
+use crate::output::Table;
+use crate::score::{thread_pool, Scorer, EXPERIMENT_BATCH_GROUPS};
 
 /// Options shared by calibrate and evaluate.
 #[derive(Debug, Clone)]
@@ -81,13 +82,12 @@ fn score_pool(
     for g in &mut groups {
         add_errors(g, opts.read_errors, &mut error_rng);
     }
-    let per_batch = 4;
+    let mut scorer = Scorer::new(bundle);
     groups
-        .chunks(per_batch)
+        .chunks(EXPERIMENT_BATCH_GROUPS)
         .flat_map(|batch| {
-            let tokens = bundle.tokenize(batch.iter().flatten().map(|c| c.seq.as_slice()));
-            let scores = bundle
-                .score(&tokens, n)
+            let scores = scorer
+                .groups(batch.iter().flatten().map(|c| c.seq.as_slice()))
                 .expect("score_split checked the head");
             batch
                 .iter()
@@ -143,10 +143,7 @@ fn score_split<'a>(
     split: Split,
     opts: &PoolOptions,
 ) -> Result<Vec<Scored<'a>>> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .context("cannot start the thread pool")?;
+    let pool = thread_pool(opts.threads)?;
     if !bundle.engine.has_head() {
         return Err(crate::error::ModelError::NoHead {
             dir: bundle.dir.clone(),
@@ -303,7 +300,7 @@ fn fit_evidence(set: &[Resampled]) -> Option<YEvidence> {
             }
         }
     }
-    YEvidence::fit(&male, &female)
+    super::fit::fit_detector(&male, &female)
 }
 
 /// Likelihood-ratio calls for `repeats` resamples of K groups (with replacement) from `pool`.

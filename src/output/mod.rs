@@ -1,43 +1,18 @@
 //! Output: TSV tables with a constant header, to stdout or to a file that appears only when
-//! complete (written to a temporary file beside it, renamed at the end).
+//! complete (written to a temporary file beside it, renamed at the end). Each of `predict`'s
+//! outputs has its own file here, its header (or layout) beside the code that writes its rows.
+
+pub mod calls;
+pub mod groups;
+pub mod mqc;
+pub mod needles;
+pub mod summary;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::OutputError;
-
-/// Columns of the calls table (one row per sample).
-pub const CALLS_HEADER: [&str; 12] = [
-    "sample",
-    "species",
-    "n_records",
-    "n_bp",
-    "n_groups",
-    "frac_female_groups",
-    "threshold",
-    "call",
-    "posterior_male",
-    "chunks_scored",
-    "y_hits",
-    "rule",
-];
-
-/// Columns of the per-group table.
-pub const GROUPS_HEADER: [&str; 9] = [
-    "group",
-    "n_chunks",
-    "bp",
-    "p_female",
-    "logit",
-    "top_chunk",
-    "top_attention",
-    "top_record",
-    "top_offset",
-];
-
-/// Columns of `genosift embed`.
-pub const EMBED_HEADER: [&str; 3] = ["name", "n_tokens", "embedding"];
 
 /// Whether `path` is something other than a regular file that already exists (`/dev/null`, a
 /// FIFO, `/dev/stdout`): written in place, since renaming over it would replace it.

@@ -92,7 +92,7 @@ pub fn accuracy_curves(
             let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
             draw(&root, series, labels)?;
         }
-        crate::io::output::write_atomic(path, svg.as_bytes())
+        crate::output::write_atomic(path, svg.as_bytes())
     }
     .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -16,18 +16,18 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::metrics::roc_auc;
-use super::sampler::{
+use crate::bundle::read_config;
+use crate::bundle::settings::Settings;
+use crate::cohort::sampler::{
     add_errors, by_species, cumulative, load_genomes, sample_group_boosted, sample_group_forced,
     Genome,
 };
-use super::sheet::{read_sheet, Sex, Split};
-use crate::bundle::read_config;
+use crate::cohort::sheet::{read_sheet, Sex, Split};
 use crate::model::config::BertConfig;
 use crate::model::device::{run_autodiff, AutodiffTask, DeviceKind};
 use crate::model::train::TrainState;
 use crate::model::weights::{write_safetensors, RawTensor, WeightFile};
 use crate::model::{init, load};
-use crate::settings::Settings;
 use crate::tokenize::{GenaTokenizer, TokenBatch, GENA_TOKENIZER_JSON};
 
 #[derive(Debug, Clone)]
@@ -109,7 +109,7 @@ struct Example {
     chunk_y: Vec<f32>,
 }
 
-fn example(chunks: Vec<super::sampler::SampledChunk>, genome: &Genome) -> Example {
+fn example(chunks: Vec<crate::cohort::sampler::SampledChunk>, genome: &Genome) -> Example {
     Example {
         chunk_y: chunks
             .iter()
@@ -503,10 +503,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
             }
         );
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .context("cannot start the thread pool")?;
+    let pool = crate::score::thread_pool(opts.threads)?;
     let job = Job {
         opts,
         config,

@@ -16,7 +16,7 @@ use rand::Rng;
 
 use super::sheet::{SampleRow, Sex, Split};
 use crate::chunk::SEPARATOR_LEN;
-use crate::io::input::{read_records, Source};
+use crate::input::{read_records, Source};
 
 /// What a chromosome is, for labels and ablations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,7 +336,7 @@ fn sample_chunk(
 pub fn add_errors(chunks: &mut [SampledChunk], rate: f64, rng: &mut StdRng) {
     if rate > 0.0 {
         for c in chunks {
-            crate::train::simulate::substitute(rng, &mut c.seq, rate);
+            crate::cohort::simulate::substitute(rng, &mut c.seq, rate);
         }
     }
 }

@@ -19,22 +19,24 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::evaluate::{fmt_share, tally, Tally};
 use super::metrics::mean_sd;
-use super::sampler::{Genome, Kind};
-use super::sheet::{read_sheet, Sex, Split};
 use crate::bundle::ModelBundle;
-use crate::call::{Call, SampleCall};
+use crate::call::lr::{EvidenceCall, YEvidence};
+use crate::call::paper::SampleCall;
+use crate::call::Call;
 use crate::chunk::Chunker;
-use crate::evidence::{EvidenceCall, YEvidence};
+use crate::cohort::sampler::{Genome, Kind};
+use crate::cohort::sheet::{read_sheet, Sex, Split};
 use crate::group::Grouper;
-use crate::io::input::{read_records, Source};
-use crate::io::output::Table;
+use crate::input::{read_records, Source};
+use crate::output::Table;
+use crate::score::{Scorer, EXPERIMENT_BATCH_GROUPS};
 
 #[derive(Debug, Clone)]
 pub struct ReadsEvalOptions {
@@ -109,14 +111,12 @@ fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, 
     }
     let mut chunks = Vec::new();
     let mut scored_groups = Vec::new();
-    for batch in groups.chunks(4) {
-        let tokens = bundle.tokenize(
-            batch
-                .iter()
-                .flat_map(|g| g.chunks.iter().map(|c| c.seq.as_slice())),
-        );
-        let scores = bundle.score(&tokens, n)?;
-        for (g, s) in batch.iter().zip(scores) {
+    let mut scorer = Scorer::new(bundle);
+    for batch in groups.chunks(EXPERIMENT_BATCH_GROUPS) {
+        let seqs = batch
+            .iter()
+            .flat_map(|g| g.chunks.iter().map(|c| c.seq.as_slice()));
+        for (g, s) in batch.iter().zip(scorer.groups(seqs)?) {
             let reads: Vec<u64> = g.chunks.iter().map(|c| c.n_records as u64).collect();
             scored_groups.push((reads.iter().sum(), s.p_female));
             chunks.extend(reads.into_iter().zip(s.chunk_logits));
@@ -165,10 +165,7 @@ pub fn evaluate_reads(
             sheet.display()
         );
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .context("cannot start the thread pool")?;
+    let pool = crate::score::thread_pool(opts.threads)?;
     let mut by_species: BTreeMap<String, Vec<ScoredReads>> = BTreeMap::new();
     let mut y_share: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate() {

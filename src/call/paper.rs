@@ -2,25 +2,8 @@
 //! P(female) > 0.5 is compared with the species' calibrated threshold for K groups; above it the
 //! sample is female, at or below it male. No calibrated threshold, or no complete group: no-call.
 
-use crate::settings::Calibration;
-
-/// The decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Call {
-    Female,
-    Male,
-    NoCall,
-}
-
-impl Call {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Call::Female => "female",
-            Call::Male => "male",
-            Call::NoCall => "no-call",
-        }
-    }
-}
+use super::calibration::Calibration;
+use super::Call;
 
 /// Accumulates group probabilities and decides.
 #[derive(Debug, Clone, Default)]

@@ -7,33 +7,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::call::calibration::Calibration;
 use crate::error::ModelError;
 
 pub const FILE_NAME: &str = "genosift.json";
 pub const DEFAULT_CHUNKS: usize = 16;
 pub const DEFAULT_CHUNK_LEN: usize = 3072;
-
-/// The calibration of one species: for each K (groups seen), the threshold on the fraction of
-/// groups with P(female) > 0.5 above which the sample is called female.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Calibration {
-    /// How the thresholds were chosen (`median` as in the paper, or `quantile`).
-    pub rule: String,
-    pub thresholds: BTreeMap<u64, f64>,
-    /// The per-chunk Y detector of the likelihood-ratio rule, for models with a chunk classifier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<crate::evidence::YEvidence>,
-}
-
-impl Calibration {
-    /// The threshold for `k` groups: that of the largest calibrated K ≤ `k`, if any.
-    pub fn threshold_for(&self, k: u64) -> Option<(u64, f64)> {
-        self.thresholds
-            .range(..=k)
-            .next_back()
-            .map(|(&kk, &t)| (kk, t))
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -108,7 +87,7 @@ impl Settings {
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
         let path = dir.join(FILE_NAME);
         let text = serde_json::to_string_pretty(self).expect("settings serialize");
-        crate::io::output::write_atomic(&path, format!("{text}\n").as_bytes()).map_err(|e| {
+        crate::output::write_atomic(&path, format!("{text}\n").as_bytes()).map_err(|e| {
             ModelError::Config {
                 path,
                 msg: e.to_string(),
@@ -120,19 +99,6 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn threshold_is_largest_k_at_or_below() {
-        let c = Calibration {
-            rule: "median".into(),
-            thresholds: [(25, 0.7), (100, 0.6), (1000, 0.5)].into_iter().collect(),
-            evidence: None,
-        };
-        assert_eq!(c.threshold_for(10), None);
-        assert_eq!(c.threshold_for(25), Some((25, 0.7)));
-        assert_eq!(c.threshold_for(999), Some((100, 0.6)));
-        assert_eq!(c.threshold_for(5000), Some((1000, 0.5)));
-    }
 
     #[test]
     fn json_round_trip_with_integer_keys() {

@@ -1,0 +1,100 @@
+//! A model directory in the Hugging Face layout, opened and checked as a whole:
+//! `config.json`, `model.safetensors` or `pytorch_model.bin`, `tokenizer.json`, and our optional
+//! `genosift.json`.
+
+pub mod settings;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::ModelError;
+use crate::model::config::BertConfig;
+use crate::model::weights::WeightFile;
+use crate::model::{DeviceKind, Engine};
+use crate::tokenize::GenaTokenizer;
+use settings::Settings;
+
+pub struct ModelBundle {
+    pub dir: PathBuf,
+    pub config: BertConfig,
+    pub settings: Settings,
+    pub tokenizer: GenaTokenizer,
+    pub engine: Engine,
+}
+
+/// Reads and checks `config.json`.
+pub fn read_config(dir: &Path) -> Result<BertConfig, ModelError> {
+    let path = dir.join("config.json");
+    if !path.is_file() {
+        return Err(ModelError::Missing {
+            dir: dir.to_path_buf(),
+            what: "config.json".into(),
+        });
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| ModelError::Config {
+        path: path.clone(),
+        msg: e.to_string(),
+    })?;
+    let config: BertConfig = serde_json::from_str(&text).map_err(|e| ModelError::Config {
+        path: path.clone(),
+        msg: format!("invalid model config: {e}"),
+    })?;
+    config
+        .validate()
+        .map_err(|msg| ModelError::Config { path, msg })?;
+    Ok(config)
+}
+
+/// Loads `tokenizer.json` and checks it against the config.
+pub fn read_tokenizer(dir: &Path, config: &BertConfig) -> Result<GenaTokenizer, ModelError> {
+    let path = dir.join("tokenizer.json");
+    if !path.is_file() {
+        return Err(ModelError::Missing {
+            dir: dir.to_path_buf(),
+            what: "tokenizer.json".into(),
+        });
+    }
+    let tok = GenaTokenizer::from_file(&path, config.max_position_embeddings, config.pad_token_id)?;
+    if tok.vocab_size() > config.vocab_size {
+        return Err(ModelError::Tokenizer {
+            path,
+            msg: format!(
+                "vocabulary has {} tokens but config.json's vocab_size is {}",
+                tok.vocab_size(),
+                config.vocab_size
+            ),
+        });
+    }
+    Ok(tok)
+}
+
+impl ModelBundle {
+    /// Opens a model directory on `device`.
+    pub fn open(dir: &Path, device: DeviceKind) -> Result<Self, ModelError> {
+        if !dir.is_dir() {
+            return Err(ModelError::Missing {
+                dir: dir.to_path_buf(),
+                what: "the directory itself".into(),
+            });
+        }
+        let config = read_config(dir)?;
+        let settings = Settings::load(dir, config.n_chunks, config.chunk_len)?;
+        let tokenizer = read_tokenizer(dir, &config)?;
+        let weights = WeightFile::open_dir(dir)?;
+        let (engine, unused) = Engine::load(&weights, &config, device)?;
+        if !unused.is_empty() {
+            tracing::warn!(
+                "{}: {} tensor(s) not used by the model, e.g. '{}'",
+                weights.path.display(),
+                unused.len(),
+                unused[0]
+            );
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config,
+            settings,
+            tokenizer,
+            engine,
+        })
+    }
+}

@@ -1,0 +1,284 @@
+//! Calling sex from per-chunk Y evidence: a likelihood ratio, summed over chunks (issue 5).
+//!
+//! A model trained with `--chunk-loss-weight > 0` gives every chunk a logit "this chunk holds Y
+//! sequence". `calibrate` turns it into a binary detector: a chunk is a *Y hit* when its logit is
+//! above a threshold chosen on the validation genomes, and it measures, per species, the hit rate
+//! in male chunks (`p_hit_male`: the Y share times the detector's sensitivity, plus false hits) and
+//! in female chunks (`p_hit_female`: the false-Y rate). Chunks of a sample are then independent
+//! Bernoulli draws, and `h` hits in `n` chunks give
+//!
+//! ```text
+//! log LR(male : female) = h·ln(p_m / p_f) + (n − h)·ln((1 − p_m) / (1 − p_f))
+//! ```
+//!
+//! With even prior odds, `posterior_male = 1 / (1 + e^(−log LR))`. The call is `male` when it
+//! reaches `--min-confidence`, `female` when `1 − posterior_male` does, and `no-call` otherwise:
+//! too few chunks give a no-call, not a guess. The rule's weak point is a false-Y rate above the
+//! calibrated one (a female sample unlike the validation genomes): a female is still called
+//! female while her hit rate stays below the logarithmic mean of `p_f` and `p_m`, which is why
+//! the threshold is chosen to keep `p_f` well below `p_m`.
+//!
+//! **Graded evidence.** A chunk far above the threshold is stronger evidence than one just above
+//! it, so `calibrate` also cuts the upper logit range into bins ([`LogitBin`]) and measures both
+//! rates per bin; each chunk then adds `ln(p_m,b / p_f,b)` of its bin `b` (chunks below the lowest
+//! bin add `ln((1 − Σ p_m) / (1 − Σ p_f))`). The threshold is always an edge, the others are upper
+//! quantiles of the female logits, so the bins refine the single threshold rather than replace it:
+//! every chunk that rule counts as a hit lands in a bin at or above the threshold, and the bin the
+//! threshold opens has the female rate of the chunks above it, however few (the pseudo-count bound
+//! below when there are none), as the single threshold's hit rate has. Every other bin holds at
+//! least [`MIN_FEMALE_PER_BIN`](crate::experiment::fit::MIN_FEMALE_PER_BIN) female validation chunks (bins above the threshold also leave that
+//! many in the threshold's). Calibrations from before this rule drew the edges from the female
+//! quantiles alone (they keep their bins): the top bin could start below the threshold, among the
+//! highest female logits, and a test female's one read there weighed nearly as much as a clear Y
+//! read. Adjacent bins whose ratios do not increase with the logit are merged (the one way the
+//! threshold can stop being an edge). The
+//! single-threshold rule above is the case of one bin, and models calibrated before bins existed
+//! keep using it. `hits` stays the count above the threshold.
+//!
+//! Rates are estimated with half a pseudo-count, `(hits + 0.5) / (chunks + 1)`, so a detector that
+//! never fired on the female validation chunks gets a small positive false-Y rate, not zero (one
+//! hit would otherwise be infinite evidence).
+
+use serde::{Deserialize, Serialize};
+
+use super::Call;
+
+/// The calibrated Y detector of one species (stored in `genosift.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct YEvidence {
+    /// A chunk is a Y hit when its Y logit is above this.
+    pub logit_threshold: f32,
+    /// P(hit) for a chunk of a male sample.
+    pub p_hit_male: f64,
+    /// P(hit) for a chunk of a female sample: the false-Y rate.
+    pub p_hit_female: f64,
+    /// Validation chunks the rates were measured on.
+    pub male_chunks: u64,
+    pub female_chunks: u64,
+    /// Informative: the share of male validation chunks holding Y sequence, and the detector's
+    /// sensitivity on them.
+    pub y_chunk_share: f64,
+    pub sensitivity: f64,
+    /// Graded evidence: rates per logit bin, lowest first (empty: the single threshold only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bins: Vec<LogitBin>,
+}
+
+/// Chunks with a Y logit above `above` (and not above the next bin's edge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogitBin {
+    pub above: f32,
+    pub p_male: f64,
+    pub p_female: f64,
+}
+
+/// What one chunk adds to the log likelihood ratio, by its Y logit (computed once per sample from a
+/// [`YEvidence`], not per chunk).
+#[derive(Debug, Clone)]
+pub struct ChunkWeights {
+    /// Bin edges, lowest first, and each bin's `ln(p_m / p_f)`.
+    edges: Vec<f32>,
+    log_lr: Vec<f64>,
+    /// `ln((1 − Σ p_m) / (1 − Σ p_f))` for a chunk below every edge.
+    below: f64,
+}
+
+impl ChunkWeights {
+    /// The log likelihood ratio (male : female) one chunk with this Y logit adds.
+    pub fn log_lr(&self, logit: f32) -> f64 {
+        match self.edges.iter().rposition(|&e| logit > e) {
+            Some(i) => self.log_lr[i],
+            None => self.below,
+        }
+    }
+}
+
+/// `(hits + 0.5) / (n + 1)`.
+pub fn rate(hits: u64, n: u64) -> f64 {
+    (hits as f64 + 0.5) / (n as f64 + 1.0)
+}
+
+/// Kullback–Leibler divergence between Bernoulli(p) and Bernoulli(q), in nats.
+pub fn kl(p: f64, q: f64) -> f64 {
+    p * (p / q).ln() + (1.0 - p) * ((1.0 - p) / (1.0 - q)).ln()
+}
+
+impl YEvidence {
+    /// The per-chunk log likelihood ratios, looked up by logit: the graded bins, or the single
+    /// threshold as one bin.
+    pub fn weights(&self) -> ChunkWeights {
+        let single = [LogitBin {
+            above: self.logit_threshold,
+            p_male: self.p_hit_male,
+            p_female: self.p_hit_female,
+        }];
+        let bins: &[LogitBin] = if self.bins.is_empty() {
+            &single
+        } else {
+            &self.bins
+        };
+        let pm: f64 = bins.iter().map(|b| b.p_male).sum();
+        let pf: f64 = bins.iter().map(|b| b.p_female).sum();
+        ChunkWeights {
+            edges: bins.iter().map(|b| b.above).collect(),
+            log_lr: bins.iter().map(|b| (b.p_male / b.p_female).ln()).collect(),
+            below: ((1.0 - pm) / (1.0 - pf)).ln(),
+        }
+    }
+
+    /// Expected chunks for the evidence to reach `confidence` either way (per-chunk information
+    /// of the weaker direction). Informative only.
+    pub fn chunks_for(&self, confidence: f64) -> f64 {
+        let need = (confidence / (1.0 - confidence)).ln();
+        let (pm, pf) = (self.p_hit_male, self.p_hit_female);
+        need / kl(pm, pf).min(kl(pf, pm))
+    }
+}
+
+/// Accumulates chunk logits of one sample and decides.
+#[derive(Debug, Clone)]
+pub struct EvidenceCall {
+    pub evidence: YEvidence,
+    weights: ChunkWeights,
+    pub chunks: u64,
+    pub hits: u64,
+    log_lr: f64,
+}
+
+impl EvidenceCall {
+    pub fn new(evidence: YEvidence) -> Self {
+        Self {
+            weights: evidence.weights(),
+            evidence,
+            chunks: 0,
+            hits: 0,
+            log_lr: 0.0,
+        }
+    }
+
+    /// Whether `logit` is a Y hit.
+    pub fn is_hit(&self, logit: f32) -> bool {
+        logit > self.evidence.logit_threshold
+    }
+
+    pub fn add(&mut self, logit: f32) {
+        self.chunks += 1;
+        if self.is_hit(logit) {
+            self.hits += 1;
+        }
+        self.log_lr += self.weights.log_lr(logit);
+    }
+
+    /// Log likelihood ratio (male : female) of the chunks so far.
+    pub fn log_lr(&self) -> f64 {
+        self.log_lr
+    }
+
+    /// P(male | chunks) with even prior odds.
+    pub fn posterior_male(&self) -> f64 {
+        1.0 / (1.0 + (-self.log_lr()).exp())
+    }
+
+    /// `male`/`female` once the posterior reaches `min_confidence`, else `no-call`.
+    pub fn decide(&self, min_confidence: f64) -> Call {
+        let p = self.posterior_male();
+        if p >= min_confidence {
+            Call::Male
+        } else if 1.0 - p >= min_confidence {
+            Call::Female
+        } else {
+            Call::NoCall
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(pm: f64, pf: f64) -> YEvidence {
+        YEvidence {
+            logit_threshold: 0.0,
+            p_hit_male: pm,
+            p_hit_female: pf,
+            male_chunks: 0,
+            female_chunks: 0,
+            y_chunk_share: 0.0,
+            sensitivity: 0.0,
+            bins: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn likelihood_ratio_by_hand() {
+        // p_m = 0.02, p_f = 0.001. One hit in 100 chunks:
+        // ln(20) + 99·ln(0.98/0.999) = 2.995732 − 1.901018 = 1.094714.
+        let e = ev(0.02, 0.001);
+        let of = |logits: &mut dyn Iterator<Item = f32>| {
+            let mut c = EvidenceCall::new(e.clone());
+            logits.for_each(|l| c.add(l));
+            c.log_lr()
+        };
+        let one_hit = of(&mut (0..100).map(|i| if i == 0 { 1.0 } else { -1.0 }));
+        assert!((one_hit - 1.094714).abs() < 1e-5, "{one_hit}");
+        // No hit in 500 chunks: 500·ln(0.98/0.999) = −9.601.
+        assert!((of(&mut (0..500).map(|_| -1.0)) + 9.601103).abs() < 1e-5);
+        let mut c = EvidenceCall::new(e);
+        for l in [1.0, -1.0, -2.0] {
+            c.add(l);
+        }
+        assert_eq!((c.hits, c.chunks), (1, 3));
+        // 3 chunks, 1 hit: ln 20 + 2·ln(0.98/0.999) = 2.957328; posterior 0.950609.
+        assert!(
+            (c.posterior_male() - 0.950609).abs() < 1e-5,
+            "{}",
+            c.posterior_male()
+        );
+        assert_eq!(c.decide(0.99), Call::NoCall);
+        assert_eq!(c.decide(0.95), Call::Male);
+        let mut c = EvidenceCall::new(ev(0.02, 0.001));
+        (0..100).for_each(|_| c.add(-1.0));
+        assert_eq!(c.decide(0.99), Call::NoCall); // posterior_male 0.1278
+        (0..400).for_each(|_| c.add(-1.0));
+        assert_eq!(c.decide(0.99), Call::Female); // 6.8e-5
+    }
+
+    #[test]
+    fn graded_likelihood_ratio_by_hand() {
+        let mut e = ev(0.02, 0.001);
+        e.bins = vec![
+            LogitBin {
+                above: 2.0,
+                p_male: 0.02,
+                p_female: 0.01,
+            },
+            LogitBin {
+                above: 5.0,
+                p_male: 0.01,
+                p_female: 0.0005,
+            },
+        ];
+        // Below 2: ln(0.97 / 0.9895) = −0.019904; (2, 5]: ln 2; above 5: ln 20.
+        let w = e.weights();
+        assert!((w.log_lr(1.0) + 0.019904).abs() < 1e-6);
+        assert!(
+            (w.log_lr(2.0) + 0.019904).abs() < 1e-6,
+            "edges are exclusive"
+        );
+        assert!((w.log_lr(3.0) - 2f64.ln()).abs() < 1e-12);
+        assert!((w.log_lr(9.0) - 20f64.ln()).abs() < 1e-12);
+        let mut c = EvidenceCall::new(e);
+        for l in [9.0, 3.0, 0.0, 0.0] {
+            c.add(l);
+        }
+        // ln 20 + ln 2 − 2·0.019904 = 3.649072; hits count the single threshold (logit > 0).
+        assert!((c.log_lr() - 3.649072).abs() < 1e-5, "{}", c.log_lr());
+        assert_eq!((c.hits, c.chunks), (2, 4));
+    }
+
+    #[test]
+    fn pseudo_counts_keep_rates_inside_zero_one() {
+        assert_eq!(rate(0, 999), 0.0005);
+        assert_eq!(rate(10, 10), 10.5 / 11.0);
+    }
+}

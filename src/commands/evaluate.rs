@@ -1,0 +1,29 @@
+//! `genosift evaluate`: accuracy vs K on the test genomes (with ablations), or vs reads on their
+//! read files.
+
+use anyhow::Result;
+
+use crate::cli::EvaluateArgs;
+use crate::config::EvaluateConfig;
+use crate::experiment::{evaluate, plot, reads_eval};
+
+pub fn run(a: &EvaluateArgs) -> Result<()> {
+    let config = crate::config::evaluate(a)?;
+    let bundle = super::open_model(&a.pool.common)?;
+    match config {
+        EvaluateConfig::Reads(opts) => {
+            let rows = reads_eval::evaluate_reads(&bundle, &a.pool.samples, &opts)?;
+            if let Some(p) = &a.plot {
+                reads_eval::plot_reads(p, &rows)?;
+            }
+            reads_eval::write_reads_eval(a.output.as_deref(), &rows)
+        }
+        EvaluateConfig::Groups { pool, condition } => {
+            let rows = evaluate::evaluate(&bundle, &a.pool.samples, &condition, &pool)?;
+            if let Some(p) = &a.plot {
+                plot::accuracy_vs_k(p, &rows)?;
+            }
+            evaluate::write_eval(a.output.as_deref(), &rows)
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `genosift train`: fine-tune or train a classifier on a cohort.
+
+use anyhow::Result;
+
+use crate::cli::TrainArgs;
+use crate::experiment::train::train;
+
+pub fn run(a: &TrainArgs) -> Result<()> {
+    let r = train(&crate::config::train(a))?;
+    if r.best_step == 0 {
+        anyhow::bail!("no evaluation ran: nothing was saved");
+    }
+    tracing::info!(
+        "trained {} steps; best valid ROC-AUC {:.4} at step {} (saved in {}); {:.1} examples/s",
+        r.steps,
+        r.best_auc,
+        r.best_step,
+        a.out.display(),
+        r.examples_per_second
+    );
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Flags → each command's validated settings. Every problem the flags alone can show is collected
+//! and reported at once, in one line; after this, no command checks a flag again.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::{
+    CallRule, Compute, Device, EvaluateArgs, PoolArgs, PredictArgs, ScheduleArg, TrainArgs,
+};
+use crate::experiment::evaluate::{parse_ablation, parse_ks, PoolOptions};
+use crate::experiment::reads_eval::ReadsEvalOptions;
+use crate::experiment::train::{Schedule, TrainOptions};
+use crate::input::Source;
+use crate::model::DeviceKind;
+use crate::pipeline::PipelineOptions;
+
+/// Problems found in the flags, reported together.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<String>);
+
+impl Problems {
+    /// Records `problem` unless `ok`.
+    pub fn check(&mut self, ok: bool, problem: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(problem());
+        }
+    }
+
+    /// Takes the value of `r`, or records its error.
+    pub fn take<T>(&mut self, r: Result<T>) -> Option<T> {
+        r.map_err(|e| self.0.push(format!("{e:#}"))).ok()
+    }
+
+    /// `Ok` when nothing was found, else one error listing every problem.
+    pub fn finish(self) -> Result<()> {
+        match self.0.is_empty() {
+            true => Ok(()),
+            false => anyhow::bail!("{}", self.0.join("; ")),
+        }
+    }
+}
+
+/// `--threads`, defaulting to the available cores.
+pub fn threads(c: &Compute) -> usize {
+    c.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |t| t.get(),
+    )
+}
+
+pub fn device(d: Device) -> DeviceKind {
+    match d {
+        Device::Cpu => DeviceKind::Cpu,
+        Device::Cuda => DeviceKind::Cuda,
+    }
+}
+
+/// Where `predict` writes.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    pub calls: Option<PathBuf>,
+    pub groups: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
+    pub mqc: Option<PathBuf>,
+    pub needles: Option<PathBuf>,
+}
+
+/// A `predict` run, validated.
+#[derive(Debug, Clone)]
+pub struct PredictConfig {
+    pub input: Source,
+    pub sample: String,
+    pub species: Option<String>,
+    pub rule: CallRule,
+    pub threads: usize,
+    pub pipeline: PipelineOptions,
+    pub outputs: Outputs,
+}
+
+pub fn predict(a: &PredictArgs) -> Result<PredictConfig> {
+    let mut p = Problems::default();
+    p.check(a.min_confidence > 0.5 && a.min_confidence < 1.0, || {
+        format!(
+            "--min-confidence {}: expected a probability above 0.5 and below 1",
+            a.min_confidence
+        )
+    });
+    p.finish()?;
+    let input = Source::from_arg(a.input.as_deref());
+    Ok(PredictConfig {
+        sample: a.sample.clone().unwrap_or_else(|| input.sample_name()),
+        input,
+        species: a.species.clone(),
+        rule: a.rule,
+        threads: threads(&a.common.compute),
+        pipeline: PipelineOptions {
+            max_groups: a.max_groups.map(|m| m.get()),
+            batch_groups: a.batch_groups.get(),
+            stop_when_confident: a.stop_when_confident,
+            min_confidence: a.min_confidence,
+            needles_top: if a.needles.is_some() {
+                a.needles_top
+            } else {
+                0
+            },
+            quiet: a.common.compute.quiet,
+        },
+        outputs: Outputs {
+            calls: a.output.clone(),
+            groups: a.groups.clone(),
+            summary: a.summary_json.clone(),
+            mqc: a.mqc.clone(),
+            needles: a.needles.clone(),
+        },
+    })
+}
+
+/// `calibrate`'s and `evaluate`'s sampling, with `reweight` from evaluate's ablation flags.
+fn pool(a: &PoolArgs, p: &mut Problems) -> Option<Vec<u64>> {
+    p.check((0.0..0.5).contains(&a.read_errors), || {
+        format!(
+            "--read-errors {}: expected a rate in [0, 0.5)",
+            a.read_errors
+        )
+    });
+    p.take(parse_ks(&a.k))
+}
+
+fn pool_options(
+    a: &PoolArgs,
+    ks: Vec<u64>,
+    reweight: Vec<crate::cohort::sampler::Reweight>,
+) -> PoolOptions {
+    PoolOptions {
+        ks,
+        repeats: a.repeats.max(1),
+        pool: a.pool,
+        seed: a.seed,
+        threads: threads(&a.common.compute),
+        reweight,
+        min_confidence: a.min_confidence,
+        read_errors: a.read_errors,
+        quiet: a.common.compute.quiet,
+    }
+}
+
+pub fn calibrate(a: &PoolArgs) -> Result<PoolOptions> {
+    let mut p = Problems::default();
+    let ks = pool(a, &mut p);
+    p.finish()?;
+    Ok(pool_options(a, ks.expect("checked"), Vec::new()))
+}
+
+/// An `evaluate` run: by groups (accuracy vs K, with the ablation named `condition`) or by reads.
+pub enum EvaluateConfig {
+    Groups {
+        pool: PoolOptions,
+        condition: String,
+    },
+    Reads(ReadsEvalOptions),
+}
+
+pub fn evaluate(a: &EvaluateArgs) -> Result<EvaluateConfig> {
+    let mut p = Problems::default();
+    let ks = pool(&a.pool, &mut p);
+    let ablation = p.take(parse_ablation(&a.exclude_chrom, &a.only_chrom_weight));
+    let reads = a
+        .reads
+        .as_ref()
+        .and_then(|r| p.take(parse_ks(r).map_err(|e| anyhow::anyhow!("{e:#}").context("--reads"))));
+    if let (Some((_, condition)), Some(_)) = (&ablation, &a.reads) {
+        p.check(condition == "all", || {
+            "--reads evaluates whole reads files: no chromosome ablations".into()
+        });
+    }
+    p.finish()?;
+    let (reweight, condition) = ablation.expect("checked");
+    let pool = pool_options(&a.pool, ks.expect("checked"), reweight);
+    Ok(match reads {
+        Some(n_reads) => EvaluateConfig::Reads(ReadsEvalOptions {
+            n_reads,
+            repeats: pool.repeats,
+            seed: pool.seed,
+            threads: pool.threads,
+            min_confidence: pool.min_confidence,
+            quiet: pool.quiet,
+        }),
+        None => EvaluateConfig::Groups { pool, condition },
+    })
+}
+
+pub fn train(a: &TrainArgs) -> TrainOptions {
+    TrainOptions {
+        samples: a.samples.clone(),
+        out: a.out.clone(),
+        chunks: a.chunks,
+        chunk_len: a.chunk_len,
+        lr: a.lr,
+        warmup: a.warmup,
+        schedule: match a.schedule {
+            ScheduleArg::Cosine => Schedule::Cosine { min_lr: a.min_lr },
+            ScheduleArg::Constant => Schedule::Constant,
+        },
+        batch: a.batch,
+        grad_accum: a.grad_accum,
+        steps: a.steps,
+        eval_every: a.eval_every,
+        patience: a.patience,
+        init: a.init.clone(),
+        config: a.config.as_str().to_string(),
+        seed: a.seed,
+        threads: threads(&a.compute),
+        device: device(a.compute.device),
+        reads: a.reads,
+        valid_groups: a.valid_groups,
+        chunk_loss_weight: a.chunk_loss_weight,
+        force_y: a.force_y,
+        y_boost: a.y_boost,
+        read_errors: a.read_errors,
+        quiet: a.compute.quiet,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_reported_in_one_line() {
+        let mut p = Problems::default();
+        p.check(true, || "never".into());
+        p.check(false, || "first".into());
+        assert!(p.take(parse_ks("5,x")).is_none());
+        let e = p.finish().unwrap_err().to_string();
+        assert!(e.starts_with("first; "), "{e}");
+        assert!(
+            e.contains('x') && !e.contains("never") && !e.contains('\n'),
+            "{e}"
+        );
+        assert!(Problems::default().finish().is_ok());
+    }
+}

@@ -1,0 +1,71 @@
+//! `--summary-json`: what a run read and decided, with the tool's version, command line and
+//! settings.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::call::Call;
+
+/// What a run read and decided (also `--summary-json`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PredictSummary {
+    pub sample: String,
+    pub species: String,
+    pub n_records: u64,
+    pub n_bp: u64,
+    pub n_chunks: u64,
+    pub n_groups: u64,
+    pub dropped_chunks: u64,
+    #[serde(rename = "frac_female_groups")]
+    pub fraction: Option<f64>,
+    pub threshold: Option<f64>,
+    /// The rule that made `call`: `lr` or `paper`.
+    pub rule: &'static str,
+    /// Chunks given a Y logit (complete groups and a final partial one), Y hits among them, the
+    /// log likelihood ratio male : female and the posterior (likelihood-ratio rule only).
+    pub chunks_scored: u64,
+    pub y_hits: Option<u64>,
+    pub log_lr: Option<f64>,
+    pub posterior_male: Option<f64>,
+    pub min_confidence: f64,
+    #[serde(serialize_with = "call_str")]
+    pub call: Call,
+    pub stopped_early: bool,
+    pub seconds: f64,
+    /// Time in the model's forward passes.
+    pub model_seconds: f64,
+    /// Time tokenizing chunks.
+    pub tokenize_seconds: f64,
+}
+
+fn call_str<S: serde::Serializer>(c: &Call, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.as_str())
+}
+
+/// The run's settings the summary reports beside its counts.
+pub struct RunInfo {
+    pub model: String,
+    pub chunks_per_group: usize,
+    pub chunk_len: usize,
+    pub both_strands: bool,
+    pub threads: usize,
+}
+
+/// Writes the summary JSON (complete or absent).
+pub fn write(path: &Path, run: &RunInfo, summary: &PredictSummary) -> Result<()> {
+    let value = serde_json::json!({
+        "tool": "genosift",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "model": run.model,
+        "chunks_per_group": run.chunks_per_group,
+        "chunk_len": run.chunk_len,
+        "both_strands": run.both_strands,
+        "threads": run.threads,
+        "summary": summary,
+    });
+    let text = serde_json::to_string_pretty(&value)? + "\n";
+    super::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
