@@ -104,7 +104,6 @@ pub fn predict(a: &PredictArgs) -> Result<PredictConfig> {
             } else {
                 0
             },
-            quiet: a.common.compute.quiet,
         },
         outputs: Outputs {
             calls: a.output.clone(),
@@ -141,7 +140,6 @@ fn pool_options(
         reweight,
         min_confidence: a.min_confidence,
         read_errors: a.read_errors,
-        quiet: a.common.compute.quiet,
     }
 }
 
@@ -184,7 +182,6 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<EvaluateConfig> {
             seed: pool.seed,
             threads: pool.threads,
             min_confidence: pool.min_confidence,
-            quiet: pool.quiet,
         }),
         None => EvaluateConfig::Groups { pool, condition },
     })
@@ -218,7 +215,6 @@ pub fn train(a: &TrainArgs) -> TrainOptions {
         force_y: a.force_y,
         y_boost: a.y_boost,
         read_errors: a.read_errors,
-        quiet: a.compute.quiet,
     }
 }
 

@@ -11,6 +11,7 @@
 //! every burn line. [`cohort`] and [`experiment`] are the training side: sample sheets, sampling
 //! and `simulate`; training, calibration fitting, evaluation and plots.
 
+pub mod atomic;
 pub mod bundle;
 pub mod call;
 pub mod chunk;

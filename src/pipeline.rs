@@ -35,7 +35,6 @@ pub struct PipelineOptions {
     pub min_confidence: f64,
     /// Chunks with the strongest Y evidence to keep (0: none).
     pub needles_top: usize,
-    pub quiet: bool,
 }
 
 /// What the pipeline read and the evidence it gathered.
@@ -114,7 +113,7 @@ pub fn run(
         chunks_scored: 0,
         last_pos: (0, 0),
     };
-    let mut progress = Progress::new(opts.quiet, "groups");
+    let mut progress = Progress::new("groups");
     let consumed =
         pool.install(|| score_all(scorer, &rx, opts, &mut books, groups_table, &mut progress));
     // Stop the reader (if still running) before looking at its result.

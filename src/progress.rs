@@ -20,7 +20,9 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(quiet: bool, unit: &'static str) -> Self {
+    pub fn new(unit: &'static str) -> Self {
+        // `--quiet` sets the log level to errors only: no progress then.
+        let quiet = !tracing::enabled!(tracing::Level::INFO);
         let terminal = std::io::stderr().is_terminal();
         let bar = (!quiet && terminal).then(|| {
             let b = ProgressBar::new_spinner();

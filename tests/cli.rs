@@ -1,31 +1,12 @@
 //! End-to-end tests of the `genosift` binary: outputs, determinism across threads and input
 //! forms, bad input, bad model directories, pipes.
 
+mod common;
+
+use common::{classifier, data, genosift, tsv};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
-
-use assert_cmd::Command;
-
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("test-data")
-        .join(p)
-}
-
-fn classifier() -> PathBuf {
-    data("gena-tiny/classifier")
-}
-
-fn genosift() -> Command {
-    Command::cargo_bin("genosift").unwrap()
-}
-
-fn tsv(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
-}
 
 /// Reads a safetensors file of reference tensors through the library.
 fn reference(p: &str) -> genosift::model::weights::WeightFile {

@@ -2,22 +2,13 @@
 //! the likelihood-ratio call, the sequential stop, needles, no-call on too little input, the
 //! paper's rule beside it, and the MultiQC table.
 
+mod common;
+
+use common::{demo, genosift};
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
-
-use assert_cmd::Command;
-
-fn demo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("test-data/models/demo")
-        .join(p)
-}
-
-fn genosift() -> Command {
-    Command::cargo_bin("genosift").unwrap()
-}
 
 /// The calls row as column name → value.
 fn calls(stdout: &[u8]) -> std::collections::HashMap<String, String> {

@@ -6,7 +6,9 @@
 //! not blow the ratio up): 1e-5 for the embeddings output and the head, 1e-4 after the encoder
 //! layers, as the reference README states for float32 with different summation orders.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::data;
 
 use genosift::bundle::ModelBundle;
 use genosift::chunk::Chunker;
@@ -14,12 +16,6 @@ use genosift::input::{read_records, Source};
 use genosift::model::weights::{RawTensor, WeightFile};
 use genosift::model::{DeviceKind, Engine};
 use genosift::tokenize::TokenBatch;
-
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("test-data")
-        .join(p)
-}
 
 fn expected(p: &str) -> WeightFile {
     WeightFile::open(&data(p)).expect("reference tensors")

@@ -11,8 +11,11 @@
 //! - `genosift predict` writes byte-identical calls and groups tables with 1 and 2 threads, and
 //!   its groups table follows the library's chunks in input order.
 
+mod common;
+
+use common::data;
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use genosift::chunk::{Chunk, Chunker, SEPARATOR_LEN};
@@ -315,12 +318,6 @@ proptest! {
 
 // ---------------------------------------------------------------------------------------------
 // The binary: byte-identical output across thread counts.
-
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("test-data")
-        .join(p)
-}
 
 /// The tiny classifier with N and L set by `genosift.json`.
 fn model_with(dir: &Path, chunks: usize, chunk_len: usize) {

@@ -2,17 +2,14 @@
 //! what is checked is that every record is read, chunked and counted). Record and base counts are
 //! computed independently of noodles (line counting of the decompressed FASTQ).
 
+mod common;
+
+use common::data;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 
 use assert_cmd::Command;
-
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("test-data")
-        .join(p)
-}
 
 /// (records, bases) of a 4-line FASTQ, gzip or plain, by counting lines.
 fn count_fastq(bytes: &[u8]) -> (u64, u64) {

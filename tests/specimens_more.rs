@@ -3,30 +3,10 @@
 //! (a multi-megabase single-line record) or because they caught bugs in genosift (a bad base's
 //! column in a long line, CR-only line ends, blank lines between FASTQ records: all fixed).
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
-
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("test-data")
-        .join(p)
-}
-
-fn classifier() -> PathBuf {
-    data("gena-tiny/classifier")
-}
-
-fn genosift() -> Command {
-    Command::cargo_bin("genosift").unwrap()
-}
-
-fn tsv(text: &[u8]) -> Vec<Vec<String>> {
-    String::from_utf8_lossy(text)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
-}
+use common::{classifier, data, genosift, tsv};
+use std::path::Path;
 
 /// The bad specimens added for issue 7 and the words each message must hold (besides the file).
 const BAD: &[(&str, &[&str])] = &[
@@ -144,7 +124,7 @@ fn predict_ok(model: &Path, input: &Path, extra: &[&str]) -> Vec<Vec<String>> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    tsv(&out.stdout)
+    tsv(&String::from_utf8_lossy(&out.stdout))
 }
 
 #[test]
@@ -251,7 +231,7 @@ fn cr_only_line_ends_are_not_read_silently() {
         .output()
         .unwrap();
     if out.status.success() {
-        let c = tsv(&out.stdout);
+        let c = tsv(&String::from_utf8_lossy(&out.stdout));
         assert_eq!((c[1][2].as_str(), c[1][3].as_str()), ("2", "8"));
     } else {
         assert_eq!(out.status.code(), Some(1));

@@ -1,13 +1,12 @@
 //! End to end: simulate → train → calibrate → evaluate → predict, on a tiny cohort and model.
 
+mod common;
+
+use common::genosift;
 use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-
-fn genosift() -> Command {
-    Command::cargo_bin("genosift").unwrap()
-}
 
 fn simulate(dir: &Path, seed: &str) {
     genosift()

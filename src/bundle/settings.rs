@@ -87,7 +87,7 @@ impl Settings {
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
         let path = dir.join(FILE_NAME);
         let text = serde_json::to_string_pretty(self).expect("settings serialize");
-        crate::output::write_atomic(&path, format!("{text}\n").as_bytes()).map_err(|e| {
+        crate::atomic::write_atomic(&path, format!("{text}\n").as_bytes()).map_err(|e| {
             ModelError::Config {
                 path,
                 msg: e.to_string(),

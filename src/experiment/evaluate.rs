@@ -46,7 +46,6 @@ pub struct PoolOptions {
     pub min_confidence: f64,
     /// Substitution rate applied to sampled chunks (sequencing errors).
     pub read_errors: f64,
-    pub quiet: bool,
 }
 
 /// One scored group of the pool.
@@ -160,18 +159,15 @@ fn score_split<'a>(
         let t = std::time::Instant::now();
         let scores = pool
             .install(|| score_pool(bundle, g, opts, opts.seed ^ ((i as u64 + 1) * 0x9e37_79b9)));
-        if !opts.quiet {
-            tracing::info!(
-                "{} ({} {:?}): {} groups scored in {:.1} s, {:.1}% with P(female) > 0.5",
-                g.sample,
-                g.species,
-                g.sex,
-                scores.len(),
-                t.elapsed().as_secs_f64(),
-                100.0 * scores.iter().filter(|p| p.p_female > 0.5).count() as f64
-                    / scores.len() as f64
-            );
-        }
+        tracing::info!(
+            "{} ({} {:?}): {} groups scored in {:.1} s, {:.1}% with P(female) > 0.5",
+            g.sample,
+            g.species,
+            g.sex,
+            scores.len(),
+            t.elapsed().as_secs_f64(),
+            100.0 * scores.iter().filter(|p| p.p_female > 0.5).count() as f64 / scores.len() as f64
+        );
         out.push(Scored {
             genome: g,
             pool: scores,
@@ -242,30 +238,28 @@ pub fn calibrate(
             thresholds.insert(k, t);
         }
         let evidence = fit_evidence(&set);
-        if !opts.quiet {
-            match &evidence {
-                Some(e) => tracing::info!(
-                    "{species}: Y detector: logit > {:.3}; hit rate {:.5} in male chunks ({:.2}% hold Y, sensitivity {:.3}), {:.6} in female chunks (false-Y rate); ≈ {:.0} chunks for a 0.99 call",
-                    e.logit_threshold,
-                    e.p_hit_male,
-                    100.0 * e.y_chunk_share,
-                    e.sensitivity,
-                    e.p_hit_female,
-                    e.chunks_for(0.99)
-                ),
-                None if bundle.engine.has_chunk_classifier() => tracing::warn!(
-                    "{species}: the chunk Y logits do not separate the sexes: no likelihood-ratio rule"
-                ),
-                None => {}
-            }
-            if let Some(e) = evidence.as_ref().filter(|e| !e.bins.is_empty()) {
-                let bins: Vec<String> = e
-                    .bins
-                    .iter()
-                    .map(|b| format!("> {:.2}: LR {:.2}", b.above, b.p_male / b.p_female))
-                    .collect();
-                tracing::info!("{species}: graded Y evidence, {}", bins.join("; "));
-            }
+        match &evidence {
+            Some(e) => tracing::info!(
+                "{species}: Y detector: logit > {:.3}; hit rate {:.5} in male chunks ({:.2}% hold Y, sensitivity {:.3}), {:.6} in female chunks (false-Y rate); ≈ {:.0} chunks for a 0.99 call",
+                e.logit_threshold,
+                e.p_hit_male,
+                100.0 * e.y_chunk_share,
+                e.sensitivity,
+                e.p_hit_female,
+                e.chunks_for(0.99)
+            ),
+            None if bundle.engine.has_chunk_classifier() => tracing::warn!(
+                "{species}: the chunk Y logits do not separate the sexes: no likelihood-ratio rule"
+            ),
+            None => {}
+        }
+        if let Some(e) = evidence.as_ref().filter(|e| !e.bins.is_empty()) {
+            let bins: Vec<String> = e
+                .bins
+                .iter()
+                .map(|b| format!("> {:.2}: LR {:.2}", b.above, b.p_male / b.p_female))
+                .collect();
+            tracing::info!("{species}: graded Y evidence, {}", bins.join("; "));
         }
         result.insert(
             species,

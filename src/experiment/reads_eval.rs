@@ -45,7 +45,6 @@ pub struct ReadsEvalOptions {
     pub seed: u64,
     pub threads: usize,
     pub min_confidence: f64,
-    pub quiet: bool,
 }
 
 /// One row of the reads table.
@@ -198,18 +197,16 @@ pub fn evaluate_reads(
                 path.display()
             );
         }
-        if !opts.quiet {
-            tracing::info!(
-                "{} ({} {:?}): {} reads → {} chunks, {} groups scored in {:.1} s",
-                row.sample,
-                row.species,
-                row.sex,
-                total,
-                chunks.len(),
-                groups.len(),
-                t.elapsed().as_secs_f64()
-            );
-        }
+        tracing::info!(
+            "{} ({} {:?}): {} reads → {} chunks, {} groups scored in {:.1} s",
+            row.sample,
+            row.species,
+            row.sex,
+            total,
+            chunks.len(),
+            groups.len(),
+            t.elapsed().as_secs_f64()
+        );
         by_species
             .entry(row.species.clone())
             .or_default()
@@ -312,14 +309,12 @@ pub fn evaluate_reads(
                 });
             }
         }
-        if !opts.quiet {
-            if let Some(y) = y {
-                tracing::info!(
-                    "{species}: ideal Y-read detector needs {:.0} reads for 0.99 (Y share {:.4}%)",
-                    (50f64).ln() / -(1.0 - y).ln(),
-                    100.0 * y
-                );
-            }
+        if let Some(y) = y {
+            tracing::info!(
+                "{species}: ideal Y-read detector needs {:.0} reads for 0.99 (Y share {:.4}%)",
+                (50f64).ln() / -(1.0 - y).ln(),
+                100.0 * y
+            );
         }
     }
     Ok(out)

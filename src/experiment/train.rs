@@ -60,7 +60,6 @@ pub struct TrainOptions {
     pub y_boost: f64,
     /// Substitution rate applied to training and validation chunks (sequencing errors).
     pub read_errors: f64,
-    pub quiet: bool,
 }
 
 /// What a run did.
@@ -253,16 +252,12 @@ impl AutodiffTask for Job<'_> {
                 } else {
                     since_best += 1;
                 }
-                if !opts.quiet {
-                    tracing::info!(
-                        "step {step}: loss {loss:.4}, lr {lr:.2e}, valid ROC-AUC {auc:.4}{}, {eps:.1} examples/s; {diag}",
-                        if improved { " (best, saved)" } else { "" }
-                    );
-                }
+                tracing::info!(
+                    "step {step}: loss {loss:.4}, lr {lr:.2e}, valid ROC-AUC {auc:.4}{}, {eps:.1} examples/s; {diag}",
+                    if improved { " (best, saved)" } else { "" }
+                );
                 if opts.patience > 0 && since_best >= opts.patience {
-                    if !opts.quiet {
-                        tracing::info!("no improvement in {} evaluations: stopping", opts.patience);
-                    }
+                    tracing::info!("no improvement in {} evaluations: stopping", opts.patience);
                     break;
                 }
             }
@@ -488,21 +483,19 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
             vset.push(example(chunks, g));
         }
     }
-    if !opts.quiet {
-        tracing::info!(
-            "training on {} genomes ({} species), validating on {} groups of {} × {} bp; config {}",
-            train.iter().map(|(_, g)| g.len()).sum::<usize>(),
-            train.len(),
-            vset.len(),
-            opts.chunks,
-            opts.chunk_len,
-            if opts.init.is_some() {
-                "from --init"
-            } else {
-                &opts.config
-            }
-        );
-    }
+    tracing::info!(
+        "training on {} genomes ({} species), validating on {} groups of {} × {} bp; config {}",
+        train.iter().map(|(_, g)| g.len()).sum::<usize>(),
+        train.len(),
+        vset.len(),
+        opts.chunks,
+        opts.chunk_len,
+        if opts.init.is_some() {
+            "from --init"
+        } else {
+            &opts.config
+        }
+    );
     let pool = crate::score::thread_pool(opts.threads)?;
     let job = Job {
         opts,

@@ -188,5 +188,5 @@ pub fn write_safetensors(
     meta.insert("format".to_string(), "pt".to_string());
     let buf =
         safetensors::serialize(views, Some(meta)).map_err(|e| weights_err(path, e.to_string()))?;
-    crate::output::write_atomic(path, &buf).map_err(|e| weights_err(path, e.to_string()))
+    crate::atomic::write_atomic(path, &buf).map_err(|e| weights_err(path, e.to_string()))
 }

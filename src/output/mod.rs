@@ -12,51 +12,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+pub use crate::atomic::write_atomic;
+use crate::atomic::{is_special, make_readable, parent_dir};
 use crate::error::OutputError;
-
-/// Whether `path` is something other than a regular file that already exists (`/dev/null`, a
-/// FIFO, `/dev/stdout`): written in place, since renaming over it would replace it.
-fn is_special(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
-}
-
-/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename);
-/// special files (`/dev/null`, FIFOs) are written in place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    if is_special(path) {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)?
-            .write_all(bytes);
-    }
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    make_readable(tmp.as_file())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// Temporary files are created 0600; results are for sharing: 0644 (as a plain create would, under
-/// the usual umask).
-fn make_readable(file: &File) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
 
 enum Target {
     Stdout,
