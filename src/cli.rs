@@ -160,7 +160,9 @@ pub struct PredictArgs {
     #[arg(long, value_name = "NAME")]
     pub species: Option<String>,
 
-    /// Stop reading after K complete groups.
+    /// Stop reading after K complete groups. Assumes reads in random (sequencer) order: a
+    /// coordinate-sorted BAM streamed through `samtools fastq` is chr1 first, so shuffle it first
+    /// (`samtools collate -u -O in.bam | samtools fastq -F 0x900 -`).
     #[arg(long, value_name = "K")]
     pub max_groups: Option<NonZeroU64>,
 
@@ -180,7 +182,9 @@ pub struct PredictArgs {
     pub min_confidence: f64,
 
     /// Stop reading as soon as the lr call reaches --min-confidence (a sequential probability
-    /// ratio test); a producer piping into genosift is then closed early.
+    /// ratio test); a producer piping into genosift is then closed early. Assumes reads in random
+    /// (sequencer) order: on a coordinate-sorted stream it can stop confidently wrong before
+    /// chrY arrives; shuffle sorted BAMs with `samtools collate -u -O` first.
     #[arg(long)]
     pub stop_when_confident: bool,
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use genosift::chunk::{Chunk, Chunker, SEPARATOR_LEN};
-use genosift::io::input::{Input, RecordSink};
+use genosift::input::{Input, RecordSink};
 use genosift::tokenize::{GenaTokenizer, GENA_TOKENIZER_JSON};
 use libfuzzer_sys::fuzz_target;
 
