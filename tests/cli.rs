@@ -505,3 +505,30 @@ fn special_files_are_written_in_place() {
         "/dev/null is still a device"
     );
 }
+
+#[test]
+fn flag_problems_are_reported_together_and_choices_listed() {
+    use predicates::prelude::*;
+    genosift()
+        .args(["evaluate", "-q", "-m"])
+        .arg(classifier())
+        .args([
+            "--samples",
+            "nowhere.tsv",
+            "--read-errors",
+            "0.7",
+            "--k",
+            "1,x",
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicates::str::contains("--read-errors 0.7").and(predicates::str::contains("'x'")),
+        );
+    genosift()
+        .args(["predict", "-q", "--rule", "bogus", "-m"])
+        .arg(classifier())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("auto").and(predicates::str::contains("paper")));
+}
