@@ -187,8 +187,32 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<EvaluateConfig> {
     })
 }
 
-pub fn train(a: &TrainArgs) -> TrainOptions {
-    TrainOptions {
+pub fn train(a: &TrainArgs) -> Result<TrainOptions> {
+    let mut p = Problems::default();
+    let sep = crate::chunk::SEPARATOR_LEN;
+    p.check(a.chunks > 0 && a.chunk_len > sep, || {
+        format!("--chunks must be ≥ 1 and --chunk-len > {sep}")
+    });
+    p.check(
+        a.batch > 0 && a.grad_accum > 0 && a.grad_accum <= a.batch,
+        || "--batch and --grad-accum must be ≥ 1, with --grad-accum ≤ --batch".into(),
+    );
+    p.check((0.0..0.5).contains(&a.read_errors), || {
+        format!(
+            "--read-errors {}: expected a rate in [0, 0.5)",
+            a.read_errors
+        )
+    });
+    p.check((0.0..=1.0).contains(&a.y_boost), || {
+        "--y-boost must be between 0 and 1".into()
+    });
+    p.check(
+        a.schedule == ScheduleArg::Constant || (0.0..=a.lr).contains(&a.min_lr),
+        || format!("--min-lr {}: expected a rate in [0, --lr]", a.min_lr),
+    );
+    p.check(a.eval_every > 0, || "--eval-every must be ≥ 1".into());
+    p.finish()?;
+    Ok(TrainOptions {
         samples: a.samples.clone(),
         out: a.out.clone(),
         chunks: a.chunks,
@@ -215,7 +239,7 @@ pub fn train(a: &TrainArgs) -> TrainOptions {
         force_y: a.force_y,
         y_boost: a.y_boost,
         read_errors: a.read_errors,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::cli::TrainArgs;
 use crate::experiment::train::train;
 
 pub fn run(a: &TrainArgs) -> Result<()> {
-    let r = train(&crate::config::train(a))?;
+    let r = train(&crate::config::train(a)?)?;
     if r.best_step == 0 {
         anyhow::bail!("no evaluation ran: nothing was saved");
     }

@@ -319,41 +319,56 @@ fn resampled_lr_calls(
         .collect()
 }
 
-/// One row of the evaluation table.
-#[derive(Debug, Clone)]
-pub struct EvalRow {
-    pub species: String,
-    pub k: u64,
-    pub accuracy_mean: f64,
-    pub accuracy_sd: f64,
+/// A rule's accuracy over resampled calls of a set of genomes: what both evaluation tables report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accuracy {
+    /// Mean and standard deviation over the repeats of the share of genomes called right.
+    pub mean: f64,
+    pub sd: f64,
     pub n_genomes: usize,
-    pub condition: String,
-    /// `paper` or `lr`.
-    pub rule: String,
     /// Mean share of no-calls (counted as not correct in the accuracy).
     pub no_call_rate: f64,
     /// Mean share of calls naming the wrong sex.
     pub wrong_call_rate: f64,
     /// Accuracy on the male and on the female genomes alone (`None` without one).
-    pub male_accuracy: Option<f64>,
-    pub female_accuracy: Option<f64>,
+    pub male: Option<f64>,
+    pub female: Option<f64>,
+}
+
+impl From<Tally> for Accuracy {
+    fn from(t: Tally) -> Self {
+        let (mean, sd) = mean_sd(&t.accuracy);
+        Self {
+            mean,
+            sd,
+            n_genomes: t.genomes,
+            no_call_rate: t.no_call_rate,
+            wrong_call_rate: t.wrong_call_rate,
+            male: t.male_accuracy,
+            female: t.female_accuracy,
+        }
+    }
+}
+
+/// One row of the evaluation table.
+#[derive(Debug, Clone)]
+pub struct EvalRow {
+    pub species: String,
+    pub k: u64,
+    pub condition: String,
+    /// `paper` or `lr`.
+    pub rule: String,
+    pub accuracy: Accuracy,
 }
 
 impl EvalRow {
     fn new(species: &str, k: u64, condition: &str, rule: &str, t: Tally) -> Self {
-        let (accuracy_mean, accuracy_sd) = mean_sd(&t.accuracy);
         Self {
             species: species.to_string(),
             k,
-            accuracy_mean,
-            accuracy_sd,
-            n_genomes: t.genomes,
             condition: condition.to_string(),
             rule: rule.to_string(),
-            no_call_rate: t.no_call_rate,
-            wrong_call_rate: t.wrong_call_rate,
-            male_accuracy: t.male_accuracy,
-            female_accuracy: t.female_accuracy,
+            accuracy: t.into(),
         }
     }
 }
@@ -496,18 +511,19 @@ pub const EVAL_HEADER: [&str; 11] = [
 pub fn write_eval(path: Option<&Path>, rows: &[EvalRow]) -> Result<()> {
     let mut t = Table::create(path, &EVAL_HEADER)?;
     for r in rows {
+        let a = &r.accuracy;
         t.row([
             r.species.clone(),
             r.k.to_string(),
-            format!("{:.4}", r.accuracy_mean),
-            format!("{:.4}", r.accuracy_sd),
-            r.n_genomes.to_string(),
+            format!("{:.4}", a.mean),
+            format!("{:.4}", a.sd),
+            a.n_genomes.to_string(),
             r.condition.clone(),
             r.rule.clone(),
-            format!("{:.4}", r.no_call_rate),
-            format!("{:.4}", r.wrong_call_rate),
-            fmt_share(r.male_accuracy),
-            fmt_share(r.female_accuracy),
+            format!("{:.4}", a.no_call_rate),
+            format!("{:.4}", a.wrong_call_rate),
+            fmt_share(a.male),
+            fmt_share(a.female),
         ])?;
     }
     t.finish()?;

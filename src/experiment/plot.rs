@@ -30,7 +30,7 @@ pub fn accuracy_vs_k(path: &Path, rows: &[EvalRow]) -> Result<()> {
         series
             .entry(format!("{} ({}, {} rule)", r.species, r.condition, r.rule))
             .or_default()
-            .push((r.k as f64, r.accuracy_mean, r.accuracy_sd));
+            .push((r.k as f64, r.accuracy.mean, r.accuracy.sd));
     }
     accuracy_curves(
         path,

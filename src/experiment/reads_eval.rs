@@ -24,9 +24,10 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use super::evaluate::{fmt_share, tally, Tally};
+use super::evaluate::{fmt_share, tally, Accuracy, Tally};
 use super::metrics::mean_sd;
 use crate::bundle::ModelBundle;
+use crate::call::calibration::Calibration;
 use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::call::paper::SampleCall;
 use crate::call::Call;
@@ -53,15 +54,7 @@ pub struct ReadsRow {
     pub species: String,
     pub n_reads: u64,
     pub rule: String,
-    pub accuracy_mean: f64,
-    pub accuracy_sd: f64,
-    pub no_call_rate: f64,
-    pub n_genomes: usize,
-    /// Share of calls naming the wrong sex.
-    pub wrong_call_rate: f64,
-    /// Accuracy on the male and on the female genomes alone (`None` without one).
-    pub male_accuracy: Option<f64>,
-    pub female_accuracy: Option<f64>,
+    pub accuracy: Accuracy,
 }
 
 pub const READS_HEADER: [&str; 10] = [
@@ -141,6 +134,12 @@ fn subset(items: &[(u64, f32)], n: u64, rng: &mut StdRng) -> Vec<usize> {
     out
 }
 
+/// The test samples' scored reads by species, and the Y share of each species' male genomes.
+type ScoredTest = (
+    BTreeMap<String, Vec<ScoredReads>>,
+    BTreeMap<String, Vec<f64>>,
+);
+
 /// The accuracy-vs-reads table for the `test` genomes of `sheet`.
 pub fn evaluate_reads(
     bundle: &ModelBundle,
@@ -154,6 +153,53 @@ pub fn evaluate_reads(
         }
         .into());
     }
+    let (by_species, y_share) = score_test_reads(bundle, sheet, opts)?;
+    let mut out = Vec::new();
+    // The paper rule's subsets come from one stream across species and N.
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    for (species, set) in &by_species {
+        if let Some(g) = set.iter().find(|g| g.chunks.is_empty()) {
+            bail!("{}: its reads file gave no chunk", g.sample);
+        }
+        let y = y_share.get(species).map(|v| mean_sd(v).0);
+        let cal = bundle.settings.calibration.get(species);
+        for &n in &opts.n_reads {
+            let row = |rule: &str, accuracy: Accuracy| ReadsRow {
+                species: species.clone(),
+                n_reads: n,
+                rule: rule.to_string(),
+                accuracy,
+            };
+            for (rule, t) in lr_tallies(set, cal, n, opts) {
+                out.push(row(rule, t.into()));
+            }
+            if let Some(cal) = cal {
+                out.push(row(
+                    "paper",
+                    paper_tally(set, cal, n, opts, &mut rng).into(),
+                ));
+            }
+            if let Some(y) = y {
+                out.push(row("ideal", ideal(set, y, n)));
+            }
+        }
+        if let Some(y) = y {
+            tracing::info!(
+                "{species}: ideal Y-read detector needs {:.0} reads for 0.99 (Y share {:.4}%)",
+                (50f64).ln() / -(1.0 - y).ln(),
+                100.0 * y
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Scores every test sample's reads file (shuffled with a seed of its own) on the one pool.
+fn score_test_reads(
+    bundle: &ModelBundle,
+    sheet: &Path,
+    opts: &ReadsEvalOptions,
+) -> Result<ScoredTest> {
     let rows: Vec<_> = read_sheet(sheet, true)?
         .into_iter()
         .filter(|r| r.split == Split::Test)
@@ -169,18 +215,8 @@ pub fn evaluate_reads(
     let mut y_share: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate() {
         if row.sex == Sex::Male {
-            let g = Genome::load(row)?;
-            let total: f64 = g.chroms.iter().map(|c| c.weight).sum();
-            let y: f64 = g
-                .chroms
-                .iter()
-                .filter(|c| c.kind == Kind::Y)
-                .map(|c| c.weight)
-                .sum();
-            y_share
-                .entry(row.species.clone())
-                .or_default()
-                .push(y / total);
+            let share = y_share_of(&Genome::load(row)?);
+            y_share.entry(row.species.clone()).or_default().push(share);
         }
         let Some(path) = &row.reads else {
             continue;
@@ -217,113 +253,107 @@ pub fn evaluate_reads(
                 groups,
             });
     }
+    Ok((by_species, y_share))
+}
 
-    let mut out = Vec::new();
-    let mut rng = StdRng::seed_from_u64(opts.seed);
-    for (species, set) in &by_species {
-        let cal = bundle.settings.calibration.get(species);
-        let evidence = cal.and_then(|c| c.evidence.clone());
-        if let Some(g) = set.iter().find(|g| g.chunks.is_empty()) {
-            bail!("{}: its reads file gave no chunk", g.sample);
-        }
-        let y = y_share.get(species).map(|v| mean_sd(v).0);
-        let sexes: Vec<Sex> = set.iter().map(|g| g.sex).collect();
-        for &n in &opts.n_reads {
-            let mut push = |rule: &str, t: Tally| {
-                let (m, sd) = mean_sd(&t.accuracy);
-                out.push(ReadsRow {
-                    species: species.clone(),
-                    n_reads: n,
-                    rule: rule.to_string(),
-                    accuracy_mean: m,
-                    accuracy_sd: sd,
-                    no_call_rate: t.no_call_rate,
-                    n_genomes: t.genomes,
-                    wrong_call_rate: t.wrong_call_rate,
-                    male_accuracy: t.male_accuracy,
-                    female_accuracy: t.female_accuracy,
-                });
-            };
-            // One pass of `repeats` subsets per genome for each rule.
-            // `lr` as `predict` calls it (graded when calibrated so), and with graded evidence
-            // also the single-threshold rule (`lr-hits`) on the same subsets, for comparison.
-            let variants = evidence.iter().flat_map(|ev| {
-                let single = YEvidence {
-                    bins: Vec::new(),
-                    ..ev.clone()
-                };
-                std::iter::once(("lr", ev.clone()))
-                    .chain((!ev.bins.is_empty()).then_some(("lr-hits", single)))
+/// The share of a genome's sampling weight on its Y.
+fn y_share_of(g: &Genome) -> f64 {
+    let total: f64 = g.chroms.iter().map(|c| c.weight).sum();
+    let y: f64 = g
+        .chroms
+        .iter()
+        .filter(|c| c.kind == Kind::Y)
+        .map(|c| c.weight)
+        .sum();
+    y / total
+}
+
+/// `lr` as `predict` calls it (graded when calibrated so) and, with graded evidence, the
+/// single-threshold rule (`lr-hits`) on the same subsets: `repeats` subsets of `n` reads per genome.
+fn lr_tallies(
+    set: &[ScoredReads],
+    cal: Option<&Calibration>,
+    n: u64,
+    opts: &ReadsEvalOptions,
+) -> Vec<(&'static str, Tally)> {
+    let Some(ev) = cal.and_then(|c| c.evidence.as_ref()) else {
+        return Vec::new();
+    };
+    let single = YEvidence {
+        bins: Vec::new(),
+        ..ev.clone()
+    };
+    let variants = std::iter::once(("lr", ev.clone()))
+        .chain((!ev.bins.is_empty()).then_some(("lr-hits", single)));
+    variants
+        .map(|(rule, ev)| {
+            let mut rng = StdRng::seed_from_u64(opts.seed ^ n);
+            let calls = resampled_calls(set, opts.repeats, |g| {
+                let mut e = EvidenceCall::new(ev.clone());
+                for i in subset(&g.chunks, n, &mut rng) {
+                    e.add(g.chunks[i].1);
+                }
+                e.decide(opts.min_confidence)
             });
-            for (rule, ev) in variants {
-                let mut rng = StdRng::seed_from_u64(opts.seed ^ n);
-                let calls: Vec<Vec<Call>> = set
-                    .iter()
-                    .map(|g| {
-                        (0..opts.repeats)
-                            .map(|_| {
-                                let mut e = EvidenceCall::new(ev.clone());
-                                for i in subset(&g.chunks, n, &mut rng) {
-                                    e.add(g.chunks[i].1);
-                                }
-                                e.decide(opts.min_confidence)
-                            })
-                            .collect()
-                    })
-                    .collect();
-                push(rule, tally(&sexes, &calls, opts.repeats));
-            }
-            if let Some(cal) = cal {
-                let calls: Vec<Vec<Call>> = set
-                    .iter()
-                    .map(|g| {
-                        (0..opts.repeats)
-                            .map(|_| {
-                                let mut c = SampleCall::default();
-                                for i in subset(&g.groups, n, &mut rng) {
-                                    c.add(g.groups[i].1);
-                                }
-                                c.decide(Some(cal)).1
-                            })
-                            .collect()
-                    })
-                    .collect();
-                push("paper", tally(&sexes, &calls, opts.repeats));
-            }
-            if let Some(y) = y {
-                // Males called with probability 1 − (1 − y)^N, females always right.
-                let p_male = 1.0 - (1.0 - y).powf(n as f64);
-                let n_male = sexes.iter().filter(|&&s| s == Sex::Male).count();
-                let n_female = set.len() - n_male;
-                out.push(ReadsRow {
-                    species: species.clone(),
-                    n_reads: n,
-                    rule: "ideal".into(),
-                    accuracy_mean: (n_male as f64 * p_male + n_female as f64) / set.len() as f64,
-                    accuracy_sd: 0.0,
-                    no_call_rate: 0.0,
-                    n_genomes: set.len(),
-                    wrong_call_rate: n_male as f64 * (1.0 - p_male) / set.len() as f64,
-                    male_accuracy: (n_male > 0).then_some(p_male),
-                    female_accuracy: (n_female > 0).then_some(1.0),
-                });
-            }
+            (rule, tally(&sexes(set), &calls, opts.repeats))
+        })
+        .collect()
+}
+
+/// The paper's rule on `repeats` subsets of `n` reads' groups per genome.
+fn paper_tally(
+    set: &[ScoredReads],
+    cal: &Calibration,
+    n: u64,
+    opts: &ReadsEvalOptions,
+    rng: &mut StdRng,
+) -> Tally {
+    let calls = resampled_calls(set, opts.repeats, |g| {
+        let mut c = SampleCall::default();
+        for i in subset(&g.groups, n, rng) {
+            c.add(g.groups[i].1);
         }
-        if let Some(y) = y {
-            tracing::info!(
-                "{species}: ideal Y-read detector needs {:.0} reads for 0.99 (Y share {:.4}%)",
-                (50f64).ln() / -(1.0 - y).ln(),
-                100.0 * y
-            );
-        }
+        c.decide(Some(cal)).1
+    });
+    tally(&sexes(set), &calls, opts.repeats)
+}
+
+/// `calls[genome][repeat]`, genome after genome.
+fn resampled_calls(
+    set: &[ScoredReads],
+    repeats: usize,
+    mut call: impl FnMut(&ScoredReads) -> Call,
+) -> Vec<Vec<Call>> {
+    set.iter()
+        .map(|g| (0..repeats).map(|_| call(g)).collect())
+        .collect()
+}
+
+fn sexes(set: &[ScoredReads]) -> Vec<Sex> {
+    set.iter().map(|g| g.sex).collect()
+}
+
+/// The ideal Y-read detector, in closed form: males called with probability 1 − (1 − y)^N,
+/// females always right.
+fn ideal(set: &[ScoredReads], y: f64, n: u64) -> Accuracy {
+    let p_male = 1.0 - (1.0 - y).powf(n as f64);
+    let n_male = set.iter().filter(|g| g.sex == Sex::Male).count();
+    let n_female = set.len() - n_male;
+    Accuracy {
+        mean: (n_male as f64 * p_male + n_female as f64) / set.len() as f64,
+        sd: 0.0,
+        n_genomes: set.len(),
+        no_call_rate: 0.0,
+        wrong_call_rate: n_male as f64 * (1.0 - p_male) / set.len() as f64,
+        male: (n_male > 0).then_some(p_male),
+        female: (n_female > 0).then_some(1.0),
     }
-    Ok(out)
 }
 
 /// The smallest N of the table at which `rule` reaches `accuracy` for `species`.
 pub fn reads_for(rows: &[ReadsRow], species: &str, rule: &str, accuracy: f64) -> Option<u64> {
     rows.iter()
-        .filter(|r| r.species == species && r.rule == rule && r.accuracy_mean >= accuracy)
+        .filter(|r| r.species == species && r.rule == rule && r.accuracy.mean >= accuracy)
         .map(|r| r.n_reads)
         .min()
 }
@@ -335,13 +365,13 @@ pub fn write_reads_eval(path: Option<&Path>, rows: &[ReadsRow]) -> Result<()> {
             r.species.clone(),
             r.n_reads.to_string(),
             r.rule.clone(),
-            format!("{:.4}", r.accuracy_mean),
-            format!("{:.4}", r.accuracy_sd),
-            format!("{:.4}", r.no_call_rate),
-            r.n_genomes.to_string(),
-            format!("{:.4}", r.wrong_call_rate),
-            fmt_share(r.male_accuracy),
-            fmt_share(r.female_accuracy),
+            format!("{:.4}", r.accuracy.mean),
+            format!("{:.4}", r.accuracy.sd),
+            format!("{:.4}", r.accuracy.no_call_rate),
+            r.accuracy.n_genomes.to_string(),
+            format!("{:.4}", r.accuracy.wrong_call_rate),
+            fmt_share(r.accuracy.male),
+            fmt_share(r.accuracy.female),
         ])?;
     }
     t.finish()?;
@@ -355,7 +385,7 @@ pub fn plot_reads(path: &Path, rows: &[ReadsRow]) -> Result<()> {
         series
             .entry(format!("{} ({})", r.species, r.rule))
             .or_default()
-            .push((r.n_reads as f64, r.accuracy_mean, r.accuracy_sd));
+            .push((r.n_reads as f64, r.accuracy.mean, r.accuracy.sd));
     }
     super::plot::accuracy_curves(
         path,
@@ -392,13 +422,15 @@ mod tests {
             species: "h".into(),
             n_reads: n,
             rule: rule.into(),
-            accuracy_mean: a,
-            accuracy_sd: 0.0,
-            no_call_rate: 0.0,
-            n_genomes: 2,
-            wrong_call_rate: 0.0,
-            male_accuracy: None,
-            female_accuracy: None,
+            accuracy: Accuracy {
+                mean: a,
+                sd: 0.0,
+                n_genomes: 2,
+                no_call_rate: 0.0,
+                wrong_call_rate: 0.0,
+                male: None,
+                female: None,
+            },
         };
         let rows = [
             row(100, "lr", 0.9),

@@ -375,33 +375,8 @@ pub fn save_model_dir(
 }
 
 /// Runs training end to end.
+/// Trains on the cohort of `opts.samples` (flags validated by `crate::config::train`).
 pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
-    if opts.chunks == 0 || opts.chunk_len <= crate::chunk::SEPARATOR_LEN {
-        bail!(
-            "--chunks must be ≥ 1 and --chunk-len > {}",
-            crate::chunk::SEPARATOR_LEN
-        );
-    }
-    if opts.batch == 0 || opts.grad_accum == 0 || opts.grad_accum > opts.batch {
-        bail!("--batch and --grad-accum must be ≥ 1, with --grad-accum ≤ --batch");
-    }
-    if !(0.0..0.5).contains(&opts.read_errors) {
-        bail!(
-            "--read-errors {}: expected a rate in [0, 0.5)",
-            opts.read_errors
-        );
-    }
-    if !(0.0..=1.0).contains(&opts.y_boost) {
-        bail!("--y-boost must be between 0 and 1");
-    }
-    if let Schedule::Cosine { min_lr } = opts.schedule {
-        if !(0.0..=opts.lr).contains(&min_lr) {
-            bail!("--min-lr {min_lr}: expected a rate in [0, --lr]");
-        }
-    }
-    if opts.eval_every == 0 {
-        bail!("--eval-every must be ≥ 1");
-    }
     let rows = read_sheet(&opts.samples, true)?;
     let rows: Vec<_> = rows
         .into_iter()
@@ -410,6 +385,40 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
     let genomes = load_genomes(&rows)?;
     let train = by_species(&genomes, Split::Train);
     let valid = by_species(&genomes, Split::Valid);
+    need_both_sexes(opts, &train, &valid)?;
+    let (config, weights, tokenizer, tokenizer_json) = initial_model(opts)?;
+    let vset = validation_set(&valid, opts);
+    tracing::info!(
+        "training on {} genomes ({} species), validating on {} groups of {} × {} bp; config {}",
+        train.iter().map(|(_, g)| g.len()).sum::<usize>(),
+        train.len(),
+        vset.len(),
+        opts.chunks,
+        opts.chunk_len,
+        if opts.init.is_some() {
+            "from --init"
+        } else {
+            &opts.config
+        }
+    );
+    let pool = crate::score::thread_pool(opts.threads)?;
+    let job = Job {
+        opts,
+        config,
+        weights,
+        tokenizer,
+        tokenizer_json,
+        train,
+        valid: vset,
+    };
+    pool.install(|| run_autodiff(opts.device, job))?
+}
+
+/// Genomes of one split, by species.
+type BySpecies<'a> = Vec<(String, Vec<&'a Genome>)>;
+
+/// Each split needs genomes of both sexes.
+fn need_both_sexes(opts: &TrainOptions, train: &BySpecies, valid: &BySpecies) -> Result<()> {
     for (name, set) in [("train", &train), ("valid", &valid)] {
         let sexes: std::collections::BTreeSet<Sex> = set
             .iter()
@@ -423,6 +432,12 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
         }
     }
 
+    Ok(())
+}
+
+/// The model to start from: `--init`'s, or a fresh backbone with the GENA-LM tokenizer; a head
+/// (and chunk classifier) added where it has none.
+fn initial_model(opts: &TrainOptions) -> Result<(BertConfig, WeightFile, GenaTokenizer, Vec<u8>)> {
     // Backbone and tokenizer: pretrained, or fresh with the GENA-LM tokenizer.
     let (config, mut tensors, tokenizer_json) = match &opts.init {
         Some(dir) => {
@@ -458,8 +473,11 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
         path: PathBuf::from("initial weights"),
         tensors,
     };
+    Ok((config, weights, tokenizer, tokenizer_json))
+}
 
-    // The fixed validation set: valid_groups spread over the valid genomes, males forced to a Y.
+/// The fixed validation set: `valid_groups` spread over the valid genomes, males forced to a Y.
+fn validation_set(valid: &BySpecies, opts: &TrainOptions) -> Vec<Example> {
     let mut vrng = StdRng::seed_from_u64(opts.seed.wrapping_add(1));
     let vgenomes: Vec<&Genome> = valid
         .iter()
@@ -483,30 +501,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
             vset.push(example(chunks, g));
         }
     }
-    tracing::info!(
-        "training on {} genomes ({} species), validating on {} groups of {} × {} bp; config {}",
-        train.iter().map(|(_, g)| g.len()).sum::<usize>(),
-        train.len(),
-        vset.len(),
-        opts.chunks,
-        opts.chunk_len,
-        if opts.init.is_some() {
-            "from --init"
-        } else {
-            &opts.config
-        }
-    );
-    let pool = crate::score::thread_pool(opts.threads)?;
-    let job = Job {
-        opts,
-        config,
-        weights,
-        tokenizer,
-        tokenizer_json,
-        train,
-        valid: vset,
-    };
-    pool.install(|| run_autodiff(opts.device, job))?
+    vset
 }
 
 #[cfg(test)]
