@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Call an organism's genetic sex from unaligned reads with a DNA language model",
     long_about = "Call an organism's genetic sex from unaligned reads or genome fragments with \
 GENA-LM and a cross-attention head over chunk embeddings. No reference, no alignment: reads \
-stream in (FASTA/FASTQ, plain or gzip), are cut into L-bp chunks, grouped N at a time, and each \
+stream in (FASTA/FASTQ, plain or gzip; SAM/BAM/CRAM, their alignments ignored), are cut into L-bp chunks, grouped N at a time, and each \
 group gets P(female); the sample's call compares the fraction of female groups with a calibrated \
 threshold. Results are TSV on stdout; logs go to stderr."
 )]
@@ -131,14 +131,55 @@ pub struct Common {
     pub compute: Compute,
 }
 
+/// How reads are taken from the inputs.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// The reference FASTA a CRAM was written against (its .fai beside it, or one is built).
+    #[arg(long, value_name = "FASTA")]
+    pub reference: Option<PathBuf>,
+
+    /// Index of a BAM when it is not beside it (FILE.bai, FILE.csi); used to read a
+    /// coordinate-sorted BAM in random order when reading may stop early.
+    #[arg(long, value_name = "BAI|CSI")]
+    pub index: Option<PathBuf>,
+
+    /// Use both mates of a read pair (by default only the first: mates are not independent
+    /// draws of the genome).
+    #[arg(long)]
+    pub both_mates: bool,
+
+    /// Skip SAM/BAM/CRAM records with any of these flag bits (as `samtools view -F`): secondary,
+    /// QC-failed, duplicate, supplementary. Decimal or 0x hexadecimal.
+    #[arg(long, default_value = "0xF00", value_name = "FLAGS", value_parser = parse_flags)]
+    pub exclude_flags: u16,
+}
+
+/// A SAM flag value: decimal or `0x` hexadecimal, as samtools takes it.
+fn parse_flags(s: &str) -> Result<u16, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u16::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| format!("expected a flag value such as 0xF00 or 3840, found '{s}'"))
+}
+
 #[derive(Debug, Args)]
 pub struct PredictArgs {
     #[command(flatten)]
     pub common: Common,
 
-    /// FASTA or FASTQ, plain or gzip/bgzip; `-` or absent: stdin.
+    /// Reads of one sample: FASTA or FASTQ (plain or gzip/bgzip), SAM, BAM or CRAM; several are
+    /// read a record from each in turn; `-` or none: stdin.
     #[arg(value_name = "INPUT")]
-    pub input: Option<PathBuf>,
+    pub inputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Seed of the random order in which an indexed, coordinate-sorted BAM is read when reading
+    /// may stop early.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 
     /// Calls table (TSV, one row). Default: stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -160,8 +201,9 @@ pub struct PredictArgs {
     #[arg(long, value_name = "NAME")]
     pub species: Option<String>,
 
-    /// Stop reading after K complete groups. Assumes reads in random (sequencer) order: a
-    /// coordinate-sorted BAM streamed through `samtools fastq` is chr1 first, so shuffle it first
+    /// Stop reading after K complete groups. Assumes reads in random order: a coordinate-sorted
+    /// BAM is then read through its index in random order (and refused without one); FASTQ is
+    /// taken as it comes, so shuffle a FASTQ made from a sorted BAM first
     /// (`samtools collate -u -O in.bam | samtools fastq -F 0x900 -`).
     #[arg(long, value_name = "K")]
     pub max_groups: Option<NonZeroU64>,
@@ -183,8 +225,9 @@ pub struct PredictArgs {
 
     /// Stop reading as soon as the lr call reaches --min-confidence (a sequential probability
     /// ratio test); a producer piping into genosift is then closed early. Assumes reads in random
-    /// (sequencer) order: on a coordinate-sorted stream it can stop confidently wrong before
-    /// chrY arrives; shuffle sorted BAMs with `samtools collate -u -O` first.
+    /// order: a coordinate-sorted BAM is read through its index in random order (and refused
+    /// without one); FASTQ is taken as it comes, in sequencer order, so shuffle one made from a
+    /// sorted BAM first (`samtools collate -u -O`).
     #[arg(long)]
     pub stop_when_confident: bool,
 
@@ -206,9 +249,12 @@ pub struct EmbedArgs {
     #[command(flatten)]
     pub common: Common,
 
-    /// FASTA or FASTQ, plain or gzip/bgzip; `-` or absent: stdin.
+    /// FASTA or FASTQ (plain or gzip/bgzip), SAM, BAM or CRAM; `-` or absent: stdin.
     #[arg(value_name = "INPUT")]
     pub input: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub reads: InputArgs,
 
     /// Output TSV. Default: stdout.
     #[arg(short, long, value_name = "FILE")]

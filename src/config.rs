@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::{
-    CallRule, Compute, Device, EvaluateArgs, PoolArgs, PredictArgs, ScheduleArg, TrainArgs,
+    CallRule, Compute, Device, EvaluateArgs, InputArgs, PoolArgs, PredictArgs, ScheduleArg,
+    TrainArgs,
 };
 use crate::experiment::evaluate::{parse_ablation, parse_ks, PoolOptions};
 use crate::experiment::reads_eval::ReadsEvalOptions;
 use crate::experiment::train::{Schedule, TrainOptions};
-use crate::input::Source;
+use crate::input::{InputOptions, ReadFilter, Source};
 use crate::model::DeviceKind;
 use crate::pipeline::PipelineOptions;
 
@@ -69,7 +70,9 @@ pub struct Outputs {
 /// A `predict` run, validated.
 #[derive(Debug, Clone)]
 pub struct PredictConfig {
-    pub input: Source,
+    /// One or more; several are read a record from each in turn.
+    pub inputs: Vec<Source>,
+    pub reading: InputOptions,
     pub sample: String,
     pub species: Option<String>,
     pub rule: CallRule,
@@ -86,11 +89,14 @@ pub fn predict(a: &PredictArgs) -> Result<PredictConfig> {
             a.min_confidence
         )
     });
+    let inputs = sources(&a.inputs);
+    check_inputs(&inputs, &a.input, &mut p);
     p.finish()?;
-    let input = Source::from_arg(a.input.as_deref());
+    let early_stop = a.stop_when_confident || a.max_groups.is_some();
     Ok(PredictConfig {
-        sample: a.sample.clone().unwrap_or_else(|| input.sample_name()),
-        input,
+        sample: a.sample.clone().unwrap_or_else(|| inputs[0].sample_name()),
+        reading: input_options(&a.input, early_stop, a.seed),
+        inputs,
         species: a.species.clone(),
         rule: a.rule,
         threads: threads(&a.common.compute),
@@ -113,6 +119,36 @@ pub fn predict(a: &PredictArgs) -> Result<PredictConfig> {
             needles: a.needles.clone(),
         },
     })
+}
+
+/// The inputs named on the command line; none means stdin.
+fn sources(paths: &[PathBuf]) -> Vec<Source> {
+    if paths.is_empty() {
+        return vec![Source::Stdin];
+    }
+    paths.iter().map(|p| Source::from_arg(Some(p))).collect()
+}
+
+fn check_inputs(inputs: &[Source], a: &InputArgs, p: &mut Problems) {
+    let stdin = inputs.iter().filter(|s| **s == Source::Stdin).count();
+    p.check(stdin <= 1, || "stdin (`-`) can be read once only".into());
+    p.check(a.index.is_none() || inputs.len() == 1, || {
+        "--index names the index of one BAM: with several inputs, put each index beside its BAM".into()
+    });
+}
+
+/// How reads are taken, from `InputArgs` (and whether reading may stop early).
+pub fn input_options(a: &InputArgs, early_stop: bool, seed: u64) -> InputOptions {
+    InputOptions {
+        reference: a.reference.clone(),
+        index: a.index.clone(),
+        filter: ReadFilter {
+            exclude: a.exclude_flags,
+            both_mates: a.both_mates,
+        },
+        early_stop,
+        seed,
+    }
 }
 
 /// `calibrate`'s and `evaluate`'s sampling, with `reweight` from evaluate's ablation flags.

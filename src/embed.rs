@@ -5,7 +5,7 @@
 use anyhow::Result;
 
 use crate::bundle::ModelBundle;
-use crate::input::{Input, RecordSink, SeqRecord, Source};
+use crate::input::{Input, InputOptions, RecordSink, SeqRecord, Source};
 use crate::output::{fmt_f32, Table};
 
 /// Bases of a record kept for embedding: far more than 512 tokens of ≤ 64 bp can use, so the
@@ -20,6 +20,7 @@ const BATCH: usize = 16;
 
 pub struct EmbedOptions {
     pub input: Source,
+    pub reading: InputOptions,
     pub output: Option<std::path::PathBuf>,
     pub threads: usize,
 }
@@ -84,7 +85,7 @@ impl RecordSink for Embedder<'_> {
 
 /// Runs `embed`: returns the number of records written.
 pub fn embed(bundle: &ModelBundle, opts: &EmbedOptions) -> Result<u64> {
-    let input = Input::open(&opts.input)?;
+    let input = Input::open(&opts.input, &opts.reading)?;
     let pool = crate::score::thread_pool(opts.threads)?;
     let mut sink = Embedder {
         bundle,

@@ -23,6 +23,13 @@ pub enum InputError {
         line: u64,
         what: String,
     },
+    #[error("{source_name}: record '{record}' (record {record_no}): {what}")]
+    Alignment {
+        source_name: String,
+        record: String,
+        record_no: u64,
+        what: String,
+    },
     #[error("{source_name}: read failed near line {line}: {err}")]
     Io {
         source_name: String,

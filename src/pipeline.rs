@@ -56,6 +56,9 @@ pub struct Outcome {
     /// Records longer than a chunk (cut into pieces), and all records the reader saw.
     pub long_records: u64,
     pub records_read: u64,
+    /// What the reader went through: skipped alignment records, unmapped reads used, the order
+    /// (after an early stop, the reader may have run a few batches past the last group used).
+    pub input: InputStats,
 }
 
 /// A piece of the input as the reader sends it.
@@ -177,6 +180,7 @@ impl Books {
             dropped_chunks,
             long_records: r.long_records,
             records_read: r.stats.records,
+            input: r.stats,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! labels, the sampler (species → sample → chromosome by length → substring, reads, errors), and
 //! `simulate`, which writes a synthetic cohort.
 
+pub mod aligned;
 pub mod sampler;
 pub mod sheet;
 pub mod simulate;

@@ -22,7 +22,9 @@
 //! chromosome, as `bcftools consensus -H 1/-H 2` writes them.
 //!
 //! Reads (test individuals): 150-bp reads with 0.5% substitution errors, and long fragments of
-//! 5–20 kb, from either strand, uniformly over the diploid genome.
+//! 5–20 kb, from either strand, uniformly over the diploid genome. The short reads are also
+//! written as a coordinate-sorted, indexed BAM and CRAM against the species' reference (see
+//! [`super::aligned`]), as most real reads arrive.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,7 @@ use anyhow::{Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::aligned;
 use crate::chunk::reverse_complement;
 
 /// One species' genome geometry (haploid bp, before `--scale`).
@@ -299,6 +302,18 @@ fn write_fasta(path: &Path, hap: &Haplotype) -> Result<()> {
     Ok(())
 }
 
+/// A simulated read and where it came from.
+#[derive(Debug, Clone)]
+pub struct SampledRead {
+    /// Chromosome name (as in the haplotype) and 0-based start of the fragment on it.
+    pub chrom: String,
+    pub start: usize,
+    /// The read is the fragment's reverse complement.
+    pub reverse: bool,
+    /// The bases as sequenced (errors included, on the read's strand).
+    pub seq: Vec<u8>,
+}
+
 /// Reads sampled uniformly over a diploid genome (by length), from either strand.
 pub fn sample_reads(
     haps: &[Haplotype; 2],
@@ -306,28 +321,35 @@ pub fn sample_reads(
     len_range: (usize, usize),
     error: f64,
     rng: &mut StdRng,
-) -> Vec<Vec<u8>> {
-    let chroms: Vec<&Vec<u8>> = haps.iter().flat_map(|h| h.iter().map(|(_, s)| s)).collect();
-    let total: usize = chroms.iter().map(|s| s.len()).sum();
+) -> Vec<SampledRead> {
+    let chroms: Vec<&(String, Vec<u8>)> = haps.iter().flat_map(|h| h.iter()).collect();
+    let total: usize = chroms.iter().map(|(_, s)| s.len()).sum();
     (0..n)
         .map(|_| {
             let len = rng.random_range(len_range.0..=len_range.1);
             let mut pick = rng.random_range(0..total);
             let mut chrom = chroms[0];
             for c in &chroms {
-                if pick < c.len() {
+                if pick < c.1.len() {
                     chrom = c;
                     break;
                 }
-                pick -= c.len();
+                pick -= c.1.len();
             }
-            let len = len.min(chrom.len());
-            let start = rng.random_range(0..=chrom.len() - len);
-            let mut r = mutate(rng, &chrom[start..start + len], error);
-            if rng.random_bool(0.5) {
+            let (name, seq) = chrom;
+            let len = len.min(seq.len());
+            let start = rng.random_range(0..=seq.len() - len);
+            let mut r = mutate(rng, &seq[start..start + len], error);
+            let reverse = rng.random_bool(0.5);
+            if reverse {
                 r = reverse_complement(&r);
             }
-            r
+            SampledRead {
+                chrom: name.clone(),
+                start,
+                reverse,
+                seq: r,
+            }
         })
         .collect()
 }
@@ -369,6 +391,10 @@ pub fn simulate(opts: &SimulateOptions) -> Result<PathBuf> {
         ));
         let reference =
             Reference::build(&spec, opts.seed.wrapping_mul(1_000).wrapping_add(si as u64));
+        let aligned_ref = aligned::AlignmentReference::write(
+            &opts.out.join(format!("genomes/{}.reference.fa", spec.name)),
+            &reference,
+        )?;
         let mut k = 0u64;
         for (split, females, males) in SPLITS {
             for i in 0..females + males {
@@ -392,6 +418,8 @@ pub fn simulate(opts: &SimulateOptions) -> Result<PathBuf> {
                     let short = sample_reads(&haps, opts.short_reads, (150, 150), 0.005, &mut rng);
                     let f = format!("reads/{sample}.short.fq");
                     write_fastq(&opts.out.join(&f), &sample, &short)?;
+                    let sorted = opts.out.join(format!("reads/{sample}.sorted"));
+                    aligned::write_sorted(&sorted, &aligned_ref, &sample, &short)?;
                     let long =
                         sample_reads(&haps, opts.long_reads, (5_000, 20_000), 0.01, &mut rng);
                     write_fastq(
@@ -421,13 +449,13 @@ pub fn simulate(opts: &SimulateOptions) -> Result<PathBuf> {
     Ok(sheet_path)
 }
 
-fn write_fastq(path: &Path, sample: &str, reads: &[Vec<u8>]) -> Result<()> {
+fn write_fastq(path: &Path, sample: &str, reads: &[SampledRead]) -> Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     for (i, r) in reads.iter().enumerate() {
         writeln!(w, "@{sample}_r{i}")?;
-        w.write_all(r)?;
+        w.write_all(&r.seq)?;
         w.write_all(b"\n+\n")?;
-        w.write_all(&vec![b'I'; r.len()])?;
+        w.write_all(&vec![b'I'; r.seq.len()])?;
         w.write_all(b"\n")?;
     }
     w.flush()?;

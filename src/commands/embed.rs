@@ -11,6 +11,7 @@ pub fn run(a: &EmbedArgs) -> Result<()> {
     let bundle = super::open_model(&a.common)?;
     let opts = EmbedOptions {
         input: Source::from_arg(a.input.as_deref()),
+        reading: crate::config::input_options(&a.reads, false, 0),
         output: a.output.clone(),
         threads,
     };

@@ -29,7 +29,7 @@ pub fn run(a: &PredictArgs) -> Result<()> {
         .into());
     }
     let detector = resolve_rule(&config, calibration, &bundle)?;
-    let input = Input::open(&config.input)?;
+    let input = Input::open_all(&config.inputs, &config.reading)?;
     let mut groups = GroupsTable::create(config.outputs.groups.as_deref())?;
     let pool = thread_pool(config.threads)?;
     let mut scorer = Scorer::new(&bundle);
@@ -171,6 +171,7 @@ fn summarize(
         seconds: start.elapsed().as_secs_f64(),
         model_seconds: scorer.timings.model,
         tokenize_seconds: scorer.timings.tokenize,
+        input: (&o.input).into(),
     }
 }
 
@@ -207,4 +208,20 @@ fn log_summary(s: &PredictSummary, chunks_per_group: usize) {
         100.0 * s.model_seconds / s.seconds.max(1e-9),
         100.0 * s.tokenize_seconds / s.seconds.max(1e-9),
     );
+    let i = &s.input;
+    if i.skipped.total() > 0 || i.unmapped > 0 || i.order == "random" {
+        let k = &i.skipped;
+        tracing::info!(
+            "{}: reads in {} order; {} unmapped reads used; skipped {} secondary/supplementary, {} QC-failed, {} duplicate, {} second-mate, {} other-flag, {} without bases",
+            s.sample,
+            i.order,
+            i.unmapped,
+            k.secondary_supplementary,
+            k.qc_fail,
+            k.duplicate,
+            k.second_mate,
+            k.other_flags,
+            k.no_sequence
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::call::Call;
+use crate::input::{InputStats, Skipped};
 
 /// What a run read and decided (also `--summary-json`).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -37,6 +38,32 @@ pub struct PredictSummary {
     pub model_seconds: f64,
     /// Time tokenizing chunks.
     pub tokenize_seconds: f64,
+    /// How the input was read.
+    pub input: InputSummary,
+}
+
+/// How the input was read: its order, what was skipped, unmapped reads used.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputSummary {
+    /// `file` (as it came) or `random` (a sorted BAM through its index, seeded).
+    pub order: &'static str,
+    /// Records the reader handed on (it may run a little past an early stop).
+    pub records_read: u64,
+    /// Unmapped reads among them (flag 0x4).
+    pub unmapped: u64,
+    /// Alignment records not used, by reason.
+    pub skipped: Skipped,
+}
+
+impl From<&InputStats> for InputSummary {
+    fn from(s: &InputStats) -> Self {
+        Self {
+            order: if s.random_order { "random" } else { "file" },
+            records_read: s.records,
+            unmapped: s.unmapped,
+            skipped: s.skipped,
+        }
+    }
 }
 
 fn call_str<S: serde::Serializer>(c: &Call, s: S) -> Result<S::Ok, S::Error> {

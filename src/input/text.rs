@@ -1,5 +1,5 @@
-//! Opening sequence input: a file or stdin, gzip/bgzip sniffed from magic bytes, FASTA or FASTQ
-//! sniffed from the first byte, parsed with noodles, bases validated and upper-cased.
+//! FASTA and FASTQ (plain or gzip/bgzip, as `mod.rs` found them), sniffed from the first byte,
+//! parsed with noodles, bases validated and upper-cased.
 //!
 //! Records stream into a [`RecordSink`] piece by piece: a FASTA record's sequence is handed over a
 //! line at a time, so a chromosome-sized record needs no more memory than its line. Accepted bases:
@@ -7,64 +7,14 @@
 //! has no lowercase) and `U`, read as `T`. Spaces and tabs inside sequence lines are skipped. Any
 //! other byte is an error naming the record, its number and the line.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
 
+use super::{clean_bases, describe_byte, InputStats, RecordSink, BUF_SIZE};
 use crate::error::InputError;
-
-/// Where sequence comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Stdin,
-    Path(PathBuf),
-}
-
-impl Source {
-    /// `None` or `-` means stdin.
-    pub fn from_arg(arg: Option<&Path>) -> Self {
-        match arg {
-            None => Source::Stdin,
-            Some(p) if p.as_os_str() == "-" => Source::Stdin,
-            Some(p) => Source::Path(p.to_path_buf()),
-        }
-    }
-
-    /// The name used in messages and as the default sample name.
-    pub fn display_name(&self) -> String {
-        match self {
-            Source::Stdin => "stdin".to_string(),
-            Source::Path(p) => p.display().to_string(),
-        }
-    }
-
-    /// Default sample name: the file name without `.gz` and the FASTA/FASTQ extension, or `stdin`.
-    pub fn sample_name(&self) -> String {
-        match self {
-            Source::Stdin => "stdin".to_string(),
-            Source::Path(p) => {
-                let mut name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "sample".into());
-                for ext in [
-                    ".gz", ".bgz", ".fastq", ".fq", ".fasta", ".fa", ".fna", ".fas",
-                ] {
-                    if let Some(stem) = name.strip_suffix(ext) {
-                        if !stem.is_empty() {
-                            name = stem.to_string();
-                        }
-                    }
-                }
-                name
-            }
-        }
-    }
-}
 
 /// The sequence format found in the first byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +25,8 @@ pub enum Format {
     Empty,
 }
 
-/// An opened, sniffed input.
-pub struct Input {
+/// An opened FASTA or FASTQ input.
+pub struct TextInput {
     name: String,
     format: Format,
     gzip: bool,
@@ -84,24 +34,6 @@ pub struct Input {
     lines: Arc<AtomicU64>,
 }
 
-/// Receives records piece by piece. Each method returns `false` to stop reading early.
-pub trait RecordSink {
-    /// A record starts; `name` is its identifier (up to the first whitespace).
-    fn start(&mut self, name: &str) -> bool;
-    /// Validated, upper-cased bases of the current record.
-    fn bases(&mut self, bases: &[u8]) -> bool;
-    /// The current record ended.
-    fn end(&mut self) -> bool;
-}
-
-/// What was read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct InputStats {
-    pub records: u64,
-    pub bp: u64,
-    /// Reading stopped because the sink asked to, before the end of input.
-    pub stopped_early: bool,
-}
 
 /// Counts the newlines consumed through it, so errors can name lines.
 struct LineCounter<R> {
@@ -135,64 +67,13 @@ impl<R: BufRead> BufRead for LineCounter<R> {
     }
 }
 
-/// Buffer size for file and stdin reads; large enough to amortise syscalls and decompression.
-const BUF_SIZE: usize = 1 << 17;
-
-/// `0` = invalid byte, `1` = skip (space, tab), anything else = the base to emit.
-const fn base_table() -> [u8; 256] {
-    let mut t = [0u8; 256];
-    let codes = b"ACGTNRYSWKMBDHV";
-    let mut i = 0;
-    while i < codes.len() {
-        t[codes[i] as usize] = codes[i];
-        t[codes[i].to_ascii_lowercase() as usize] = codes[i];
-        i += 1;
-    }
-    t[b'U' as usize] = b'T';
-    t[b'u' as usize] = b'T';
-    t[b' ' as usize] = 1;
-    t[b'\t' as usize] = 1;
-    t
-}
-static BASES: [u8; 256] = base_table();
-
-/// Validates and upper-cases `src` into `dst`; on a bad byte returns its offset in `src`.
-pub fn clean_bases(src: &[u8], dst: &mut Vec<u8>) -> Result<(), usize> {
-    dst.reserve(src.len());
-    for (i, &b) in src.iter().enumerate() {
-        match BASES[b as usize] {
-            0 => return Err(i),
-            1 => {}
-            c => dst.push(c),
-        }
-    }
-    Ok(())
-}
-
-fn describe_byte(b: u8) -> String {
-    if b.is_ascii_graphic() {
-        format!("'{}'", b as char)
-    } else {
-        format!("byte 0x{b:02x}")
-    }
-}
-
-impl Input {
-    /// Opens `source`, decompressing gzip/bgzip and sniffing the format.
-    pub fn open(source: &Source) -> Result<Self, InputError> {
-        let name = source.display_name();
-        let raw: Box<dyn Read + Send> = match source {
-            Source::Stdin => Box::new(io::stdin()),
-            Source::Path(p) => Box::new(File::open(p).map_err(|err| InputError::Open {
-                source_name: name.clone(),
-                err,
-            })?),
-        };
-        Self::from_reader(name, raw)
-    }
-
-    /// Sniffs an already opened byte stream (used by `open` and by tests).
-    pub fn from_reader(name: String, raw: Box<dyn Read + Send>) -> Result<Self, InputError> {
+impl TextInput {
+    /// Sniffs FASTA or FASTQ in an opened byte stream whose compression `mod.rs` has looked at.
+    pub(super) fn from_buffered(
+        name: String,
+        buffered: BufReader<Box<dyn Read + Send>>,
+        gzip: bool,
+    ) -> Result<Self, InputError> {
         let io_err = |err: io::Error| InputError::Io {
             source_name: name.clone(),
             line: 1,
@@ -202,14 +83,6 @@ impl Input {
             source_name: name.clone(),
             what,
         };
-        let mut buffered = BufReader::with_capacity(BUF_SIZE, raw);
-        let head = buffered.fill_buf().map_err(io_err)?;
-        let gzip = head.starts_with(&[0x1f, 0x8b]);
-        if let Some(kind) = unsupported_compression(head) {
-            return Err(fmt_err(format!(
-                "{kind}-compressed input is not supported; decompress it first (gzip and bgzip are read directly)"
-            )));
-        }
         let mut reader: Box<dyn BufRead + Send> = if gzip {
             Box::new(BufReader::with_capacity(
                 BUF_SIZE,
@@ -497,42 +370,6 @@ impl Input {
 }
 
 /// A whole record, for callers that need records entire (embedding tests, genome FASTAs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeqRecord {
-    pub name: String,
-    pub seq: Vec<u8>,
-}
-
-/// Collects whole records.
-#[derive(Debug, Default)]
-pub struct RecordCollector(pub Vec<SeqRecord>);
-
-impl RecordSink for RecordCollector {
-    fn start(&mut self, name: &str) -> bool {
-        self.0.push(SeqRecord {
-            name: name.to_string(),
-            seq: Vec::new(),
-        });
-        true
-    }
-    fn bases(&mut self, bases: &[u8]) -> bool {
-        if let Some(r) = self.0.last_mut() {
-            r.seq.extend_from_slice(bases);
-        }
-        true
-    }
-    fn end(&mut self) -> bool {
-        true
-    }
-}
-
-/// Reads every record of `source` into memory (validated, upper-cased).
-pub fn read_records(source: &Source) -> Result<Vec<SeqRecord>, InputError> {
-    let mut c = RecordCollector::default();
-    Input::open(source)?.stream(&mut c)?;
-    Ok(c.0)
-}
-
 fn io_error_at(name: &str, gzip: bool, line: u64, err: io::Error) -> InputError {
     if gzip && err.kind() == io::ErrorKind::UnexpectedEof {
         InputError::Format {
@@ -553,7 +390,6 @@ fn io_error_at(name: &str, gzip: bool, line: u64, err: io::Error) -> InputError 
     }
 }
 
-/// Names compressed formats we do not read, from their magic bytes.
 /// What is wrong with a record name, if anything: empty, or holding a control character (a NUL
 /// or other byte below 0x20, or DEL), which would end up in the tables and needle headers.
 fn name_problem(name: &[u8], format: &str) -> Option<String> {
@@ -572,28 +408,10 @@ fn printable(name: &str) -> String {
         .collect()
 }
 
-/// Inputs people pass by mistake, recognised from their first bytes (after gzip), with what to
-/// do instead: BAM, CRAM, SAM (with or without its header; a SAM header starts with '@' and
-/// would otherwise be read as a FASTQ record), gzip inside gzip, a UTF-8 byte-order mark.
+/// Text that is not reads, recognised from its first bytes (after gzip), with what to do
+/// instead: gzip inside gzip, a UTF-8 byte-order mark.
 fn known_not_reads(head: &[u8], gzip: bool) -> Option<String> {
-    const SAM_TAGS: [&[u8]; 5] = [b"@HD\t", b"@SQ\t", b"@RG\t", b"@PG\t", b"@CO\t"];
-    let convert = "convert it first, e.g. `samtools fastq FILE | genosift predict -m MODEL -`";
-    if head.starts_with(b"BAM\x01") {
-        Some(format!("this is BAM, not FASTA or FASTQ: {convert}"))
-    } else if head.starts_with(b"CRAM") {
-        Some(format!(
-            "this is CRAM, not FASTA or FASTQ: {convert} (with --reference if the CRAM needs it)"
-        ))
-    } else if SAM_TAGS.iter().any(|t| head.starts_with(t)) {
-        Some(format!(
-            "this is SAM (it starts with a '{}' header line), not FASTQ: {convert}",
-            String::from_utf8_lossy(&head[..3])
-        ))
-    } else if looks_like_sam_record(head) {
-        Some(format!(
-            "this looks like SAM without a header (tab-separated lines of 11 or more fields): {convert}"
-        ))
-    } else if gzip && head.starts_with(&[0x1f, 0x8b]) {
+    if gzip && head.starts_with(&[0x1f, 0x8b]) {
         Some("gzip data inside gzip data (compressed twice?): decompress it once, e.g. `gzip -dc FILE | genosift predict -m MODEL -`".into())
     } else if head.starts_with(&[0xef, 0xbb, 0xbf]) {
         Some("the input starts with a UTF-8 byte-order mark (bytes EF BB BF, as some Windows editors write); remove it, e.g. `sed '1s/^\\xEF\\xBB\\xBF//' FILE`".into())
@@ -602,29 +420,10 @@ fn known_not_reads(head: &[u8], gzip: bool) -> Option<String> {
     }
 }
 
-/// A first line of ≥ 11 tab-separated fields whose second (FLAG) and fourth (POS) are numbers.
-fn looks_like_sam_record(head: &[u8]) -> bool {
-    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
-    let number = |f: &[u8]| !f.is_empty() && f.iter().all(u8::is_ascii_digit);
-    fields.len() >= 11 && number(fields[1]) && number(fields[3])
-}
-
-fn unsupported_compression(head: &[u8]) -> Option<&'static str> {
-    if head.starts_with(b"BZh") {
-        Some("bzip2")
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Some("zstd")
-    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
-        Some("xz")
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::{Input, RecordCollector};
+    use crate::error::InputError;
 
     fn read(bytes: &'static [u8]) -> Result<Vec<(String, Vec<u8>)>, InputError> {
         let input = Input::from_reader("t".into(), Box::new(bytes))?;
@@ -686,17 +485,9 @@ mod tests {
             enc.finish().unwrap()
         };
         let cases: Vec<(Vec<u8>, &str)> = vec![
-            (
-                b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:10\n".to_vec(),
-                "this is SAM (it starts with a '@HD'",
-            ),
-            (
-                b"r1\t0\tchr1\t5\t60\t4M\t*\t0\t0\tACGT\tIIII\n".to_vec(),
-                "SAM without a header",
-            ),
             (b"\xef\xbb\xbf>a\nACGT\n".to_vec(), "byte-order mark"),
-            (b"CRAM\x03\x00rest".to_vec(), "this is CRAM"),
-            (gz(b"BAM\x01\x00\x00\x00\x00"), "this is BAM"),
+            (b"CRAM\x03\x00rest".to_vec(), "bad CRAM header"),
+            (gz(b"BAM\x01\x00\x00\x00\x00"), "bad BAM header"),
             (gz(&gz(b">a\nACGT\n")), "gzip data inside gzip data"),
         ];
         for (bytes, want) in cases {
@@ -743,12 +534,5 @@ mod tests {
         let cut: &'static [u8] = Box::leak(gz[..gz.len() / 2 - 3].to_vec().into_boxed_slice());
         let e = read(cut).unwrap_err().to_string();
         assert!(e.contains("gzip"), "{e}");
-    }
-
-    #[test]
-    fn sample_names() {
-        let s = Source::from_arg(Some(Path::new("/x/NA12878.fastq.gz")));
-        assert_eq!(s.sample_name(), "NA12878");
-        assert_eq!(Source::from_arg(Some(Path::new("-"))), Source::Stdin);
     }
 }
