@@ -30,16 +30,6 @@ pub enum Format {
     Cram,
 }
 
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Sam { .. } => "SAM",
-            Format::Bam => "BAM",
-            Format::Cram => "CRAM",
-        }
-    }
-}
-
 /// Which alignment records are used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadFilter {
