@@ -279,16 +279,18 @@ fn bad_inputs_give_one_line_errors() {
         ("xz.fa.xz", &["xz"]),
         ("zstd.fq.zst", &["zstd"]),
     ];
-    // Specimens checked in tests/specimens_more.rs.
+    // Specimens checked in tests/specimens_more.rs and (SAM/BAM) tests/alignments.rs.
     let elsewhere = [
+        "bad_magic.bam",
+        "header_mismatch.bam",
+        "header_mismatch.sam",
+        "truncated.bam",
         "binary_in_gzip.gz",
         "double_gzip.fa.gz.gz",
         "empty_name.fa",
         "empty_name.fq",
         "gzip_magic_only.gz",
         "nul_in_name.fq",
-        "sam_header.sam",
-        "sam_no_header.sam",
         "trailing_garbage.fa.gz",
         "utf8_bom.fa",
     ];

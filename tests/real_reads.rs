@@ -141,3 +141,35 @@ fn samtools_fastq_pipe() {
         let _ = std::io::stderr().flush();
     }
 }
+
+/// The records genosift reads from the bundled real BAMs, with the filter `samtools fastq -F 0x900`
+/// applies (both mates, duplicates kept), equal the FASTQ that command made, name for name and
+/// base for base (samtools adds `/1` and `/2` to mates' names).
+#[test]
+fn bam_records_equal_samtools_fastq() {
+    use genosift::input::{read_records_with, InputOptions, ReadFilter, Source};
+    for stem in [
+        "ngsbits_sry.MALE.Illumina.hg19",
+        "ngsbits_Statistics_mapqc_wgs.NA12878.FEMALE.chr22.GRCh38",
+    ] {
+        let opts = InputOptions {
+            filter: ReadFilter {
+                exclude: 0x900,
+                both_mates: true,
+            },
+            ..InputOptions::default()
+        };
+        let bam = read_records_with(&Source::Path(data(&format!("reads/{stem}.bam"))), &opts)
+            .unwrap();
+        let fq = genosift::input::read_records(&Source::Path(data(&format!(
+            "reads/{stem}.primary.fastq.gz"
+        ))))
+        .unwrap();
+        assert_eq!(bam.len(), fq.len(), "{stem}: records");
+        for (b, f) in bam.iter().zip(&fq) {
+            let name = f.name.trim_end_matches("/1").trim_end_matches("/2");
+            assert_eq!(b.name, name, "{stem}");
+            assert_eq!(b.seq, f.seq, "{stem}: {name}");
+        }
+    }
+}

@@ -214,47 +214,15 @@ impl AlignmentInput {
     /// Hands every used record to `sink` (until it asks to stop).
     pub fn stream(self, sink: &mut impl RecordSink) -> Result<InputStats, InputError> {
         let mut e = Emitter::new(self.name, self.filter);
+        let header = &self.header;
         match self.reader {
-            Reader::Bam(mut r) => {
-                let mut rec = bam::Record::default();
-                loop {
-                    match r.read_record(&mut rec) {
-                        Ok(0) => break,
-                        Ok(_) => {}
-                        Err(err) => return Err(e.broken(&err)),
-                    }
-                    let name = rec.name().map(|n| n.to_vec());
-                    let seq = rec.sequence();
-                    let kept = e.take(name.as_deref(), rec.flags().bits(), |buf| {
-                        buf.extend(seq.iter())
-                    })?;
-                    if kept && !e.send_taken(sink) {
-                        break;
-                    }
-                }
-            }
-            Reader::Sam(mut r) => {
-                let mut rec = sam::Record::default();
-                loop {
-                    match r.read_record(&mut rec) {
-                        Ok(0) => break,
-                        Ok(_) => {}
-                        Err(err) => return Err(e.broken(&err)),
-                    }
-                    let flags = rec.flags().map_err(|err| e.broken(&err))?.bits();
-                    let seq = rec.sequence();
-                    let kept = e.take(rec.name().map(|n| -> &[u8] { n.as_ref() }), flags, |buf| {
-                        buf.extend_from_slice(seq.as_ref())
-                    })?;
-                    if kept && !e.send_taken(sink) {
-                        break;
-                    }
-                }
-            }
+            Reader::Bam(r) => stream_bam(r, header, &mut e, sink)?,
+            Reader::Sam(r) => stream_sam(r, header, &mut e, sink)?,
             Reader::Cram(mut r) => {
-                for result in r.records(&self.header) {
+                for result in r.records(header) {
                     let rec = result.map_err(|err| e.broken(&err))?;
-                    let kept = e.take(rec.name().map(|n| -> &[u8] { n.as_ref() }), rec.flags().bits(), |buf| {
+                    let name = rec.name().map(|n| -> &[u8] { n.as_ref() });
+                    let kept = e.take(name, rec.flags().bits(), |buf| {
                         buf.extend_from_slice(rec.sequence().as_ref())
                     })?;
                     if kept && !e.send_taken(sink) {
@@ -268,6 +236,59 @@ impl AlignmentInput {
             }
         }
         Ok(e.stats)
+    }
+}
+
+fn stream_bam(
+    mut r: bam::io::Reader<bgzf::io::Reader<Buffered>>,
+    header: &sam::Header,
+    e: &mut Emitter,
+    sink: &mut impl RecordSink,
+) -> Result<(), InputError> {
+    let mut rec = bam::Record::default();
+    loop {
+        match r.read_record(&mut rec) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(err) => return Err(e.broken(&err)),
+        }
+        e.check_reference(rec.reference_sequence_id(), header.reference_sequences().len())?;
+        let name = rec.name().map(|n| n.to_vec());
+        let seq = rec.sequence();
+        let kept = e.take(name.as_deref(), rec.flags().bits(), |buf| {
+            buf.extend(seq.iter())
+        })?;
+        if kept && !e.send_taken(sink) {
+            return Ok(());
+        }
+    }
+}
+
+fn stream_sam(
+    mut r: sam::io::Reader<Box<dyn BufRead + Send>>,
+    header: &sam::Header,
+    e: &mut Emitter,
+    sink: &mut impl RecordSink,
+) -> Result<(), InputError> {
+    let mut rec = sam::Record::default();
+    // A SAM without @SQ lines (`samtools view` without -h) names references it cannot check.
+    let check = !header.reference_sequences().is_empty();
+    loop {
+        match r.read_record(&mut rec) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(err) => return Err(e.broken(&err)),
+        }
+        if check {
+            e.check_reference(rec.reference_sequence_id(header), header.reference_sequences().len())?;
+        }
+        let flags = rec.flags().map_err(|err| e.broken(&err))?.bits();
+        let seq = rec.sequence();
+        let name = rec.name().map(|n| -> &[u8] { n.as_ref() });
+        let kept = e.take(name, flags, |buf| buf.extend_from_slice(seq.as_ref()))?;
+        if kept && !e.send_taken(sink) {
+            return Ok(());
+        }
     }
 }
 
@@ -379,6 +400,27 @@ impl Emitter {
             self.stats.stopped_early = true;
         }
         go
+    }
+
+    /// A record whose reference the header does not list: the file is not what its header says.
+    pub fn check_reference(
+        &self,
+        id: Option<io::Result<usize>>,
+        n: usize,
+    ) -> Result<(), InputError> {
+        let what = match id {
+            None => return Ok(()),
+            Some(Ok(id)) if id < n => return Ok(()),
+            Some(Ok(id)) => format!("reference sequence #{id}, and the header lists {n}"),
+            Some(Err(err)) => format!("a reference sequence the header does not list ({err})"),
+        };
+        Err(InputError::Format {
+            source_name: self.name.clone(),
+            what: format!(
+                "record {}: header/record mismatch: the record names {what}",
+                self.record_no + 1
+            ),
+        })
     }
 
     /// A read error after `record_no` records, as one line.

@@ -33,6 +33,7 @@ pub(super) fn stream(inputs: Vec<Input>, sink: &mut impl RecordSink) -> Result<I
             })?;
         lanes.push(Some((rx, handle)));
     }
+    let mut stats = InputStats::default();
     let mut stopped = false;
     let mut open = lanes.len();
     'turns: while open > 0 {
@@ -44,7 +45,7 @@ pub(super) fn stream(inputs: Vec<Input>, sink: &mut impl RecordSink) -> Result<I
                     open -= 1;
                     let (rx, handle) = lane.take().expect("an open lane");
                     drop(rx);
-                    finish(handle)?;
+                    stats.add(&finish(handle)?);
                 }
                 Turn::Stop => {
                     stopped = true;
@@ -53,7 +54,6 @@ pub(super) fn stream(inputs: Vec<Input>, sink: &mut impl RecordSink) -> Result<I
             }
         }
     }
-    let mut stats = InputStats::default();
     for lane in lanes.into_iter().flatten() {
         let (rx, handle) = lane;
         // Closing the channel makes the thread's sink stop it.

@@ -193,8 +193,16 @@ impl RecordSink for RecordCollector {
 /// Reads every record of `source` into memory (validated, upper-cased; alignment records
 /// filtered as by default).
 pub fn read_records(source: &Source) -> Result<Vec<SeqRecord>, InputError> {
+    read_records_with(source, &InputOptions::default())
+}
+
+/// Reads every record of `source` into memory, as `opts` say.
+pub fn read_records_with(
+    source: &Source,
+    opts: &InputOptions,
+) -> Result<Vec<SeqRecord>, InputError> {
     let mut c = RecordCollector::default();
-    Input::open(source, &InputOptions::default())?.stream(&mut c)?;
+    Input::open(source, opts)?.stream(&mut c)?;
     Ok(c.0)
 }
 /// How to read inputs, beyond what their bytes say.
@@ -276,6 +284,12 @@ impl Input {
         }
         let gzip = head.starts_with(&[0x1f, 0x8b]);
         let inner = if gzip { gunzip_prefix(head) } else { head.to_vec() };
+        if inner.starts_with(b"BAM") && !inner.starts_with(b"BAM\x01") {
+            return Err(InputError::Format {
+                source_name: name,
+                what: "bad BAM magic: expected 'BAM\\1' after decompression".into(),
+            });
+        }
         let format = if head.starts_with(b"CRAM") {
             Some(alignment::Format::Cram)
         } else if inner.starts_with(b"BAM\x01") {
@@ -394,5 +408,28 @@ r5\t4\t*\t0\t0\t*\t*\t0\t0\tGGGN\tIIII\n";
         assert!(e.contains("SO:coordinate") && e.contains("stdin"), "{e}");
         assert!(!e.contains('\n'), "one line: {e}");
         assert!(Input::sniff(&Source::Stdin, "stdin".into(), Box::new(sam), &InputOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn several_inputs_take_turns_record_by_record() {
+        let a: &'static [u8] = b">a1\nAC\n>a2\nGG\n>a3\nT\n";
+        let b: &'static [u8] = b"@b1\nTT\n+\nII\n";
+        let many = Input::Many(vec![
+            Input::from_reader("a".into(), Box::new(a)).unwrap(),
+            Input::from_reader("b".into(), Box::new(b)).unwrap(),
+        ]);
+        let mut c = RecordCollector::default();
+        let stats = many.stream(&mut c).unwrap();
+        let names: Vec<&str> = c.0.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a1", "b1", "a2", "a3"]);
+        assert_eq!((stats.records, stats.bp), (4, 7));
+        // A bad record in either input is that input's error.
+        let bad: &'static [u8] = b">x\nAJ\n";
+        let many = Input::Many(vec![
+            Input::from_reader("a".into(), Box::new(a)).unwrap(),
+            Input::from_reader("bad".into(), Box::new(bad)).unwrap(),
+        ]);
+        let e = many.stream(&mut RecordCollector::default()).unwrap_err().to_string();
+        assert!(e.starts_with("bad: record 'x'"), "{e}");
     }
 }

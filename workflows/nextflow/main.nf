@@ -1,16 +1,17 @@
 #!/usr/bin/env nextflow
 /*
  * genosift example pipeline: one genetic-sex call per sample, from a sample sheet of BAM, CRAM,
- * SAM, FASTQ or FASTA files (plain or gzipped). Alignments stream through `samtools fastq` into
- * `genosift predict` inside one task; nothing is written in between.
+ * SAM, FASTQ or FASTA files (plain or gzipped), each passed to `genosift predict` as it is.
  *
  *   nextflow run workflows/nextflow -profile test,docker
  *   nextflow run workflows/nextflow --input samples.csv --model MODEL_DIR -profile slurm,singularity
  *
- * Sample sheet (CSV, header required): sample,reads[,species]
+ * Sample sheet (CSV, header required): sample,reads[,index][,species]
  *   sample   id used for file names and the calls table ([A-Za-z0-9._-]+)
- *   reads    path or URL of one reads file; several rows with the same sample make one stream
+ *   reads    path or URL of one reads file; several rows with the same sample make one sample
  *            (lanes, mates). Relative paths are relative to the sample sheet.
+ *   index    optional: the BAM's index (.bai, .csi), staged beside it; lets genosift read a
+ *            coordinate-sorted BAM in random order with --stop-when-confident or --max-groups
  *   species  optional: passed as --species (needed when the model is calibrated for several)
  *
  * Outputs under --outdir: genosift_calls.tsv (one row per sample), genosift/ (per-sample calls,
@@ -34,7 +35,7 @@ def sheetFile(sheet, String value) {
 
 workflow {
     if (!params.input) {
-        error "Missing --input: a CSV sample sheet with columns sample,reads[,species]"
+        error "Missing --input: a CSV sample sheet with columns sample,reads[,index][,species]"
     }
     if (!params.model) {
         error "Missing --model: a genosift model directory (config.json, model.safetensors, tokenizer.json, genosift.json)"
@@ -51,13 +52,19 @@ workflow {
                 error "${sheet}: sample '${row.sample}' has no reads"
             }
             def meta = row.species ? [id: row.sample, species: row.species] : [id: row.sample]
-            [meta, sheetFile(sheet, row.reads)]
+            [meta, sheetFile(sheet, row.reads), row.index ? [sheetFile(sheet, row.index)] : []]
         }
         .groupTuple()
+        // [meta, [reads...], [indexes...]]: a row without an index adds none.
+        .map { meta, reads, indexes -> [meta, reads, indexes.collectMany { index -> index }] }
 
     ch_model = channel.value(file(params.model, type: 'dir', checkIfExists: true))
-    // CRAM input needs the reference; other inputs get an empty placeholder.
-    ch_fasta = channel.value(params.fasta ? [[id: 'reference'], file(params.fasta, checkIfExists: true)] : [[:], []])
+    // CRAM input needs the reference, and its .fai when there is one beside it; other inputs get
+    // an empty placeholder.
+    def fai = params.fasta ? file("${params.fasta}.fai") : null
+    ch_fasta = channel.value(
+        params.fasta ? [[id: 'reference'], file(params.fasta, checkIfExists: true), fai.exists() ? fai : []] : [[:], [], []]
+    )
 
     GENOSIFT_PREDICT(ch_reads, ch_model, ch_fasta)
 

@@ -40,6 +40,8 @@ pub struct BamWindows {
     reader: bam::io::Reader<bgzf::io::Reader<File>>,
     index: bam::Index,
     windows: Vec<Window>,
+    /// References in the header.
+    references: usize,
 }
 
 impl BamWindows {
@@ -79,6 +81,7 @@ impl BamWindows {
             reader,
             index,
             windows,
+            references: header.reference_sequences().len(),
         };
         Ok((w, weights))
     }
@@ -119,6 +122,7 @@ impl BamWindows {
                 done = true;
                 break;
             }
+            e.check_reference(rec.reference_sequence_id(), self.references)?;
             let reference = rec.reference_sequence_id().transpose().ok().flatten();
             let start = rec
                 .alignment_start()
@@ -274,7 +278,7 @@ mod tests {
         assert_eq!(bin_span(1, 14, 5), Some((0, 1 << 26)));
         assert_eq!(bin_span(4681, 14, 5), Some((0, 1 << 14)));
         assert_eq!(bin_span(4682, 14, 5), Some((1 << 14, 1 << 14)));
-        assert_eq!(bin_span(37449, 14, 5), Some(((32768 - 1) << 14, 1 << 14)));
-        assert_eq!(bin_span(37450, 14, 5), None);
+        assert_eq!(bin_span(37448, 14, 5), Some(((32768 - 1) << 14, 1 << 14)));
+        assert_eq!(bin_span(37449, 14, 5), None);
     }
 }

@@ -13,16 +13,23 @@ never drift apart unnoticed:
      access on task/meta); anything else is an error, so the test cannot silently skip logic;
   3. interpolates the triple-quoted script as a Groovy GString (escapes, ${expr}, $name) and
      strips its indentation, as Nextflow does;
-  4. stages the inputs as symbolic links in a fresh work directory, with `genosift` (the build
-     under test) and the system `samtools` on PATH, and runs the script with `bash -euo pipefail`
-     (the example pipeline's process.shell);
+  4. stages the inputs (reads, BAM indexes, CRAM reference and .fai) as symbolic links in a fresh
+     work directory, with `genosift` (the build under test) on PATH, and runs the script with
+     `bash -euo pipefail` (the example pipeline's process.shell);
   5. checks every declared output: `path(...)` patterns must match a file, `eval(...)` commands
      must succeed (the genosift one must print the version of the binary under test);
   6. checks the contents: the calls table's header, its one row, the sample name, the call; the
-     groups table's header; the JSON summary; the MultiQC table; and that streaming the bundled
-     BAM through the module gives the same call as running genosift on the bundled FASTQ that
-     `samtools fastq -F 0x900` made from it;
+     groups table's header; the JSON summary; the MultiQC table. With the bundled demo model
+     (--species human): the demo BAMs with their indexes are read in random order and stop early
+     with the right call (male, female) and the same row as genosift run on the BAM by hand; a
+     sorted BAM without its index is refused with --stop-when-confident and read whole without
+     it; a CRAM (made here from the demo BAM against a samtools consensus of it) is decoded with
+     the reference; several files are one sample; a broken BAM fails the task; and every sample
+     of the example pipeline's test sample sheet, with the test profile's ext.args, gets the call
+     its name says;
   7. checks meta.yml against main.nf (inputs, output names, version commands, topics).
+
+samtools is needed only to make the CRAM test input.
 
 Exit status 0 when every check passes; the last line is 'N passed, N failed'.
 """
@@ -370,24 +377,36 @@ def stage(workdir: Path, source: Path) -> str:
     return source.name
 
 
-def make_env(meta, reads, model, fasta, cpus, ext):
+def path_value(names):
+    """A path() input as the script sees it: one file is a path, several a list, none `[]`."""
+    return names[0] if len(names) == 1 else list(names)
+
+
+def make_env(meta, reads, model, cpus, ext, index=(), fasta=None, fai=None):
     return {
         "meta": dict(meta),
         "task": {"cpus": cpus, "ext": dict(ext), "process": "GENOSIFT_PREDICT", "attempt": 1},
-        "reads": reads if len(reads) > 1 else reads[0],
+        "reads": path_value(reads),
+        "index": path_value(index),
         "model": model,
-        "meta2": {},
+        "meta2": {"id": "reference"} if fasta else {},
         "fasta": fasta if fasta else [],
+        "fai": fai if fai else [],
     }
 
 
-def run_case(res, proc, outputs, name, *, block, meta, reads, model, fasta, ext, bindir, scratch, version, expect_fail=False):
+def run_case(res, proc, outputs, name, *, block, meta, reads, model, ext, bindir, scratch, version,
+             index=(), fasta=None, fai=None, expect_fail=False):
     print(f"\n[{name}]")
     workdir = scratch / name
     workdir.mkdir()
     staged = [stage(workdir, r) for r in reads]
+    staged_index = [stage(workdir, i) for i in index]
     model_name = stage(workdir, model)
-    env = make_env(meta, staged, model_name, stage(workdir, fasta) if fasta else None, 2, ext)
+    env = make_env(
+        meta, staged, model_name, 2, ext, index=staged_index,
+        fasta=stage(workdir, fasta) if fasta else None, fai=stage(workdir, fai) if fai else None,
+    )
     script = render(proc[block], env)
     (workdir / ".command.sh").write_text(script)
     path_env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
@@ -395,7 +414,7 @@ def run_case(res, proc, outputs, name, *, block, meta, reads, model, fasta, ext,
         rc = subprocess.run(["bash", "-euo", "pipefail", ".command.sh"], cwd=workdir, env=path_env, stdout=out, stderr=err).returncode
     stderr = (workdir / ".command.err").read_text()
     if expect_fail:
-        res.check(rc != 0, f"{block}: fails (exit {rc})", f"exit 0; stderr:\n{stderr[-2000:]}")
+        res.check(rc != 0, f"{block}: fails (exit {rc}): {stderr.strip().splitlines()[-1] if stderr.strip() else ''}", f"exit 0; stderr:\n{stderr[-2000:]}")
         return None
     if not res.check(rc == 0, f"{block}: exits 0", f"exit {rc}; script:\n{script}\nstderr:\n{stderr[-3000:]}"):
         return None
@@ -422,7 +441,7 @@ def tool_headers(genosift: Path, model: Path, scratch: Path):
     """The calls and groups headers this genosift writes (empty input: header and a no-call row)."""
     calls, groups = scratch / "empty.calls.tsv", scratch / "empty.groups.tsv"
     subprocess.run(
-        [str(genosift), "predict", "-m", str(model), "-q", "-o", str(calls), "--groups", str(groups), "-"],
+        [str(genosift), "predict", "-m", str(model), "--species", "human", "-q", "-o", str(calls), "--groups", str(groups), "-"],
         stdin=subprocess.DEVNULL, check=True,
     )
     return read_tsv(calls)[0], read_tsv(groups)[0]
@@ -455,8 +474,12 @@ def check_meta_yml(res, proc, outputs):
     print("\n[meta.yml and environment.yml]")
     meta = yaml.safe_load((MODULE / "meta.yml").read_text())
     res.check(meta.get("name") == "genosift_predict", "meta.yml: name")
-    n_inputs = len([ln for ln in proc["input"].splitlines() if ln.strip() and not ln.strip().startswith("//")])
-    res.check(len(meta.get("input", [])) == n_inputs, f"meta.yml: {n_inputs} inputs as main.nf")
+    inputs = [ln.strip() for ln in proc["input"].splitlines() if ln.strip() and not ln.strip().startswith("//")]
+    res.check(len(meta.get("input", [])) == len(inputs), f"meta.yml: {len(inputs)} inputs as main.nf")
+    for line, documented in zip(inputs, meta.get("input", [])):
+        names = re.findall(r"(?:val|path)\(\s*(\w+)", line) if line.startswith("tuple") else [line.split()[-1]]
+        keys = [list(e)[0] for e in documented] if isinstance(documented, list) else list(documented)
+        res.check(keys == names, f"meta.yml: input {names} as main.nf", f"got {keys}")
     emits = [o["emit"] for o in outputs]
     res.check(list(meta.get("output", {})) == emits, "meta.yml: outputs named as main.nf's emits", f"{list(meta.get('output', {}))} vs {emits}")
     topic_entries = []
@@ -476,24 +499,39 @@ def check_meta_yml(res, proc, outputs):
     res.check(all("=" in d for d in envfile.get("dependencies", [])), "environment.yml: versions pinned")
 
 
+def expected_call(sample: str):
+    """The call a demo sample's name says (demo_female_bam: female), or None."""
+    for call in ("female", "male"):  # female first: "male" is in "female"
+        if call in sample.split("_"):
+            return call
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--genosift", required=True, help="the genosift binary under test")
-    ap.add_argument("--model", default=str(REPO / "test-data" / "gena-tiny" / "classifier"))
+    ap.add_argument(
+        "--model", default=str(REPO / "test-data" / "models" / "demo"),
+        help="a model calibrated for human that calls the demo reads right (default: the bundled demo model)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work directories")
     args = ap.parse_args()
 
     genosift = Path(args.genosift).resolve()
     model = Path(args.model).resolve()
+    demo = REPO / "test-data" / "models" / "demo"
+    male_bam, female_bam = demo / "demo-male.sorted.bam", demo / "demo-female.sorted.bam"
+    male_bai, female_bai = Path(f"{male_bam}.bai"), Path(f"{female_bam}.bai")
+    male_fq = demo / "demo-male.fq.gz"
     reads_dir = REPO / "test-data" / "reads"
-    bam = reads_dir / "ngsbits_sry.MALE.Illumina.hg19.bam"
-    fastq = reads_dir / "ngsbits_sry.MALE.Illumina.hg19.primary.fastq.gz"
+    sry_bam = reads_dir / "ngsbits_sry.MALE.Illumina.hg19.bam"
+    sry_fastq = reads_dir / "ngsbits_sry.MALE.Illumina.hg19.primary.fastq.gz"
     female = reads_dir / "ngsbits_Statistics_mapqc_wgs.NA12878.FEMALE.chr22.GRCh38.primary.fastq.gz"
-    for p in (genosift, model, bam, fastq, female):
+    for p in (genosift, model, male_bam, male_bai, female_bam, female_bai, male_fq, sry_bam, sry_fastq, female):
         if not p.exists():
             raise SystemExit(f"missing: {p}")
     if shutil.which("samtools") is None:
-        raise SystemExit("samtools is not on PATH (apt-get install samtools)")
+        raise SystemExit("samtools is not on PATH (apt-get install samtools): it makes the CRAM test input")
 
     version = subprocess.run([str(genosift), "--version"], capture_output=True, text=True, check=True).stdout.strip()
     if not version.startswith("genosift "):
@@ -526,81 +564,181 @@ def main():
     def knows(flag):
         return re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", help_text) is not None
 
-    rendered = render(proc["script"], make_env({"id": "x"}, ["r.bam"], "m", None, 1, {}))
+    rendered = render(proc["script"], make_env({"id": "x"}, ["r.cram"], "m", 1, {}, fasta="ref.fa", fai="ref.fa.fai"))
     for flag in sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", rendered))):
         res.check(knows(flag) or mqc_placeholder and flag == "--mqc", f"genosift predict knows {flag} (module script)")
+    res.check("--reference ref.fa" in rendered, "a reference FASTA becomes --reference")
+    res.check(
+        re.search(r"\bsamtools\b|\|", rendered) is None and rendered.rstrip().endswith("r.cram"),
+        "no samtools and no pipe: the reads files are genosift's arguments", rendered,
+    )
     # The example pipeline's ext.args (nextflow.config) and the SLURM/GPU flags it adds.
     config_text = (NEXTFLOW_DIR / "nextflow.config").read_text()
     ext_args = re.search(r"ext\.args\s*=\s*\{(.*?)\}\s*\n\s*publishDir", config_text, re.S)
     res.check(ext_args is not None, "nextflow.config: GENOSIFT_PREDICT ext.args found")
     for flag in sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", ext_args.group(1) if ext_args else ""))):
         res.check(knows(flag), f"genosift predict knows {flag} (nextflow.config ext.args)")
+    test_args = re.search(r"test\s*\{.*?params\.genosift_args\s*=\s*'([^']*)'", config_text, re.S)
+    res.check(test_args is not None, "nextflow.config: the test profile sets params.genosift_args")
+    test_args = test_args.group(1) if test_args else ""
+    for flag in sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", test_args))):
+        res.check(knows(flag), f"genosift predict knows {flag} (test profile genosift_args)")
 
     with tempfile.TemporaryDirectory(prefix="genosift-nf-module-") as tmp:
         scratch = Path(tmp)
         bindir = scratch / "bin"
         bindir.mkdir()
         (bindir / "genosift").symlink_to(genosift)
+        inputs = scratch / "inputs"
+        inputs.mkdir()
 
-        # A second, different FASTQ for the multi-file cases: the first 400 female reads, plain
+        # A second, different FASTQ for the multi-file cases: the first 400 NA12878 reads, plain
         # and gzipped.
-        (scratch / "inputs").mkdir()
-        small = scratch / "inputs" / "na12878_400.fastq"
-        small_gz = scratch / "inputs" / "na12878_400.fq.gz"
+        small = inputs / "na12878_400.fastq"
+        small_gz = inputs / "na12878_400.fq.gz"
         with gzip.open(female, "rt") as src:
             head = "".join(line for _, line in zip(range(1600), src))
         small.write_text(head)
         with gzip.open(small_gz, "wt") as dst:
             dst.write(head)
 
-        # Reference: the tool on the bundled FASTQ (samtools fastq -F 0x900 of the bundled BAM).
-        ref = subprocess.run([str(genosift), "predict", "-m", str(model), "-t", "2", "-q", "--sample", "sry_bam", str(fastq)], capture_output=True, text=True)
-        if ref.returncode != 0:
-            raise SystemExit(f"genosift on {fastq.name} failed:\n{ref.stderr}")
-        ref_row = dict(zip(*[line.split("\t") for line in ref.stdout.splitlines()]))
+        # The demo male BAM without its index beside it, and as a CRAM against a reference (a
+        # samtools consensus of the BAM: any FASTA works if writer and reader use the same one).
+        bare_bam = inputs / "demo-male.noindex.bam"
+        shutil.copyfile(male_bam, bare_bam)
+        ref_fa, cram = inputs / "demo_reference.fa", inputs / "demo-male.sorted.cram"
+        for cmd in (
+            ["samtools", "consensus", "-a", "--show-ins", "no", "-f", "fasta", "-o", str(ref_fa), str(male_bam)],
+            ["samtools", "faidx", str(ref_fa)],
+            ["samtools", "view", "-C", "-T", str(ref_fa), "-o", str(cram), str(male_bam)],
+        ):
+            subprocess.run(cmd, check=True, capture_output=True)
+        ref_fai = Path(f"{ref_fa}.fai")
+
+        def direct(extra, files):
+            """genosift run by hand on the files: the row the module must reproduce."""
+            p = subprocess.run(
+                [str(genosift), "predict", "-m", str(model), "-t", "2", "-q", *extra, *map(str, files)],
+                capture_output=True, text=True,
+            )
+            if p.returncode != 0:
+                raise SystemExit(f"genosift on {[f.name for f in files]} failed:\n{p.stderr}")
+            return dict(zip(*[line.split("\t") for line in p.stdout.splitlines()]))
 
         headers = tool_headers(genosift, model, scratch)
         print(f"genosift's calls header: {' '.join(headers[0])}")
         res.check(all(c in headers[0] for c in CALLS_COLUMNS), f"calls header has {CALLS_COLUMNS}", f"got {headers[0]}")
         common = dict(model=model, bindir=bindir, scratch=scratch, version=version)
-        got = run_case(res, proc, outputs, "bam", block="script", meta={"id": "sry_bam"}, reads=[bam], fasta=None, ext={}, **common)
+        early = "--species human --stop-when-confident"
+
+        # Sorted BAMs with their indexes: random order, early stop, the right call.
+        for sample, bam, bai, call in (("demo_male", male_bam, male_bai, "male"), ("demo_female", female_bam, female_bai, "female")):
+            got = run_case(res, proc, outputs, f"{sample}_bam", block="script", meta={"id": sample}, reads=[bam], index=[bai], ext={"args": early}, **common)
+            if got:
+                row = check_real_outputs(res, got[2], sample, mqc_placeholder, headers)
+                summary = json.loads(got[2]["summary"][0].read_text())["summary"]
+                res.check(row["call"] == call, f"{bam.name} + index: call {call}", f"got {row['call']!r}")
+                res.check(summary.get("input", {}).get("order") == "random", "read in random order through the staged index", f"got {summary.get('input')}")
+                res.check(summary.get("stopped_early") is True, f"--stop-when-confident stopped early ({row['n_records']} records)", f"stopped_early {summary.get('stopped_early')!r}")
+                ref = {**direct(early.split() + ["--sample", sample], [bam]), "sample": sample}
+                res.check(row == ref, "same row as genosift on the BAM by hand", f"{row} vs {ref}")
+
+        # A sorted BAM without its index: refused with --stop-when-confident, read whole without.
+        whole = None
+        run_case(res, proc, outputs, "bam_no_index_early", block="script", meta={"id": "noindex"}, reads=[bare_bam], ext={"args": early}, expect_fail=True, **common)
+        got = run_case(res, proc, outputs, "bam_no_index_whole", block="script", meta={"id": "noindex"}, reads=[bare_bam], ext={"args": "--species human"}, **common)
         if got:
-            row = check_real_outputs(res, got[2], "sry_bam", mqc_placeholder, headers)
-            res.check(row == ref_row, "BAM through the module = genosift on the bundled FASTQ", f"{row} vs {ref_row}")
-            res.check(" -F 0x900 " in (got[0] / ".command.sh").read_text(), "BAM streamed through samtools fastq -F 0x900")
+            row = check_real_outputs(res, got[2], "noindex", mqc_placeholder, headers)
+            summary = json.loads(got[2]["summary"][0].read_text())["summary"]
+            res.check(row["call"] == "male", "sorted BAM without index, read whole: call male", f"got {row['call']!r}")
+            res.check(summary.get("stopped_early") is False and summary.get("input", {}).get("order") == "file", "read whole, in file order", f"{summary.get('input')}, stopped_early {summary.get('stopped_early')!r}")
+            whole = {k: v for k, v in row.items() if k != "sample"}
+
+        # CRAM with the reference and its .fai (read whole: CRAM is read in file order).
+        got = run_case(
+            res, proc, outputs, "cram", block="script", meta={"id": "cram"}, reads=[cram], fasta=ref_fa, fai=ref_fai,
+            ext={"args": "--species human"}, **common,
+        )
+        if got:
+            row = check_real_outputs(res, got[2], "cram", mqc_placeholder, headers)
+            res.check("--reference demo_reference.fa" in (got[0] / ".command.sh").read_text(), "the staged FASTA is --reference")
+            res.check(row["call"] == "male", "CRAM + reference: call male", f"got {row['call']!r}")
+            if whole:
+                row = {k: v for k, v in row.items() if k != "sample"}
+                res.check(row == whole, "CRAM gives the same row as the BAM it was made from", f"{row} vs {whole}")
+        run_case(res, proc, outputs, "cram_no_reference", block="script", meta={"id": "cram"}, reads=[cram], ext={"args": "--species human"}, expect_fail=True, **common)
+
+        # Several files are one sample: the same row as genosift on the same files by hand, with
+        # more chunks than either file alone.
+        def alone(files):
+            return [int(direct(["--species", "human"], [f])["chunks_scored"]) for f in files]
 
         got = run_case(
             res, proc, outputs, "two_fastq_ext", block="script", meta={"id": "two_fastq", "species": "human"},
-            reads=[fastq, small], fasta=None, ext={"args": "--batch-groups 2 --quiet", "prefix": "custom_prefix"}, **common,
+            reads=[sry_fastq, small], ext={"args": "--species human --batch-groups 2 --quiet", "prefix": "custom_prefix"}, **common,
         )
         if got:
             res.check(all(p[0].name.startswith("custom_prefix") for p in got[2].values() if p), "ext.prefix names the files")
             row = check_real_outputs(res, got[2], "two_fastq", mqc_placeholder, headers)
-            res.check(row["n_records"] == str(409 + 400), "gzipped + plain FASTQ read as one stream (409 + 400 records)", f"got {row['n_records']}")
+            ref = direct(["--species", "human", "--batch-groups", "2", "--sample", "two_fastq"], [sry_fastq, small])
+            res.check(row == ref, "gzipped + plain FASTQ: the row genosift gives on both files by hand", f"{row} vs {ref}")
+            each = alone([sry_fastq, small])
+            res.check(int(row["chunks_scored"]) > max(each), f"both read: {row['chunks_scored']} chunks, alone {each}")
             res.check("--batch-groups 2 --quiet" in (got[0] / ".command.sh").read_text(), "ext.args reaches the command line")
 
-        got = run_case(res, proc, outputs, "bam_and_fastq", block="script", meta={"id": "mixed"}, reads=[bam, small_gz], fasta=None, ext={}, **common)
+        got = run_case(res, proc, outputs, "bam_and_fastq", block="script", meta={"id": "mixed"}, reads=[sry_bam, small_gz], ext={"args": "--species human"}, **common)
         if got:
             row = check_real_outputs(res, got[2], "mixed", mqc_placeholder, headers)
-            res.check(row["n_records"] == str(409 + 400), "BAM + gzipped FASTQ read as one stream (409 + 400 records)", f"got {row['n_records']}")
+            ref = direct(["--species", "human", "--sample", "mixed"], [sry_bam, small_gz])
+            res.check(row == ref, "BAM + gzipped FASTQ: the row genosift gives on both files by hand", f"{row} vs {ref}")
+            each = alone([sry_bam, small_gz])
+            res.check(int(row["chunks_scored"]) > max(each), f"both read: {row['chunks_scored']} chunks, alone {each}")
 
-        # --max-groups: genosift stops reading, the reader gets SIGPIPE; not an error.
+        # --max-groups on an indexed BAM + a FASTQ: genosift stops reading; nothing fails.
         got = run_case(
-            res, proc, outputs, "max_groups", block="script", meta={"id": "early"}, reads=[bam, female], fasta=None,
-            ext={"args": "--max-groups 1"}, **common,
+            res, proc, outputs, "max_groups", block="script", meta={"id": "early"}, reads=[female_bam, male_fq], index=[female_bai],
+            ext={"args": "--species human --max-groups 2"}, **common,
         )
         if got:
             row = check_real_outputs(res, got[2], "early", mqc_placeholder, headers)
-            res.check(row["n_groups"] == "1", "--max-groups 1: one group, the reader's SIGPIPE tolerated", f"got {row['n_groups']}")
+            res.check(row["n_groups"] == "2", "--max-groups 2: two groups, then genosift stops reading", f"got {row['n_groups']}")
 
-        # A reader that fails (not a BAM) fails the task, even when a later file reads fine.
-        broken = scratch / "inputs" / "broken.bam"
+        # A broken input fails the task, even when a later file reads fine.
+        broken = inputs / "broken.bam"
         broken.write_bytes(b"this is not a BAM file\n" * 100)
-        run_case(res, proc, outputs, "broken_bam", block="script", meta={"id": "broken"}, reads=[broken, fastq], fasta=None, ext={}, expect_fail=True, **common)
+        run_case(res, proc, outputs, "broken_bam", block="script", meta={"id": "broken"}, reads=[broken, sry_fastq], ext={"args": "--species human"}, expect_fail=True, **common)
 
-        got = run_case(res, proc, outputs, "stub", block="stub", meta={"id": "stubbed"}, reads=[bam], fasta=None, ext={"prefix": "stub_prefix"}, **common)
+        got = run_case(res, proc, outputs, "stub", block="stub", meta={"id": "stubbed"}, reads=[male_bam], index=[male_bai], ext={"prefix": "stub_prefix"}, **common)
         if got:
             res.check(all(p and p[0].name.startswith("stub_prefix") for p in got[2].values()), "stub: ext.prefix names the files")
+
+        # The example pipeline's test profile: its sample sheet, grouped by sample as main.nf does,
+        # with the ext.args nextflow.config gives each sample (--device, --species, genosift_args).
+        print("\n[example pipeline test sample sheet]")
+        sheet = NEXTFLOW_DIR / "tests" / "samplesheet.csv"
+        lines = sheet.read_text().splitlines()
+        header = lines[0].split(",")
+        res.check(header[:2] == ["sample", "reads"] and set(header) <= {"sample", "reads", "index", "species"}, "samplesheet.csv: header sample,reads[,index][,species]", f"got {header}")
+        samples = {}
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(",")))
+            entry = samples.setdefault(row["sample"], {"reads": [], "index": [], "species": row.get("species", "")})
+            for key in ("reads", "index"):
+                if row.get(key):
+                    path = (sheet.parent / row[key]).resolve()
+                    res.check(path.exists(), f"samplesheet.csv: {row[key]} exists (relative to the sheet)")
+                    entry[key].append(path)
+        for sample, entry in samples.items():
+            sample_args = " ".join(a for a in ["--device cpu", f"--species '{entry['species']}'" if entry["species"] else "", test_args] if a)
+            got = run_case(
+                res, proc, outputs, f"sheet_{sample}", block="script", meta={"id": sample, "species": entry["species"]},
+                reads=entry["reads"], index=entry["index"], ext={"args": sample_args}, **common,
+            )
+            call = expected_call(sample)
+            res.check(call is not None, f"{sample}: the name says male or female")
+            if got and call:
+                row = check_real_outputs(res, got[2], sample, mqc_placeholder, headers)
+                res.check(row["call"] == call, f"{sample}: call {call}", f"got {row['call']!r}")
 
         if args.keep:
             kept = Path(tempfile.mkdtemp(prefix="genosift-nf-module-kept-"))
@@ -608,13 +746,6 @@ def main():
             print(f"\nwork directories kept in {kept}")
 
     check_meta_yml(res, proc, outputs)
-
-    print("\n[example pipeline test sample sheet]")
-    sheet = NEXTFLOW_DIR / "tests" / "samplesheet.csv"
-    rows = [ln.split(",") for ln in sheet.read_text().splitlines()]
-    res.check(rows[0][:2] == ["sample", "reads"], "samplesheet.csv: header sample,reads")
-    for r in rows[1:]:
-        res.check((sheet.parent / r[1]).exists(), f"samplesheet.csv: {r[1]} exists (relative to the sheet)")
 
     print(f"\n{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0

@@ -3,11 +3,14 @@
 # Include it from a Snakefile that defines, before the include,
 #
 #   GENOSIFT_SAMPLES = {"sample_id": ["reads.bam"], "other": ["r1.fq.gz", "r2.fq.gz"], ...}
-#   GENOSIFT_SPECIES = {"other": "human"}       # optional: --species per sample
+#   GENOSIFT_SPECIES = {"other": "human"}                 # optional: --species per sample
+#   GENOSIFT_INDEX = {"sample_id": ["reads.bam.bai"]}     # optional: BAM indexes per sample
 #
 # and has a `genosift:` section in its config (keys below; all but model have a default). A
-# sample's files make one plain-text stream into `genosift predict`, in the given order: BAM/CRAM/SAM
-# through `samtools fastq -F 0x900` (primary reads), gzip/bgzip decompressed, FASTQ/FASTA as is.
+# sample's files are the arguments of one `genosift predict`, which reads BAM, CRAM, SAM and
+# FASTQ/FASTA (plain or gzipped) itself: no samtools, no pipe. The indexes are inputs of the job
+# (so a rule that makes them runs first); with one file and one index the index is passed as
+# --index, with several files each index must lie beside its BAM (x.bam.bai, x.bam.csi, x.bai).
 #
 # genosift:
 #   executable: genosift          # path or command name of the genosift binary
@@ -15,9 +18,8 @@
 #   outdir: results               # where the per-sample files and the table go
 #   threads: 4                    # genosift --threads (also the job's cores)
 #   device: cpu                   # cpu, or cuda (a `cargo build --features cuda` build; asks for a GPU)
-#   reference: ""                 # reference FASTA, needed to decode CRAM
-#   extra: ""                     # more `genosift predict` options, e.g. "--max-groups 200"
-#   samtools_extra: ""            # more `samtools fastq` options
+#   reference: ""                 # reference FASTA (its .fai beside it), needed to decode CRAM
+#   extra: ""                     # more `genosift predict` options, e.g. "--stop-when-confident"
 #   mem_mb: 8000
 #   runtime: 240                  # minutes
 #   container: ""                 # e.g. docker://genosift/genosift:0.1.0 (with --sdm apptainer)
@@ -36,12 +38,13 @@ GENOSIFT_DEFAULTS = {
     "device": "cpu",
     "reference": "",
     "extra": "",
-    "samtools_extra": "",
     "mem_mb": 8000,
     "runtime": 240,
     "container": "",
 }
 GENOSIFT = {**GENOSIFT_DEFAULTS, **(config.get("genosift") or {})}
+if set(GENOSIFT) - set(GENOSIFT_DEFAULTS):
+    raise ValueError(f"config: unknown genosift keys {sorted(set(GENOSIFT) - set(GENOSIFT_DEFAULTS))} (known: {sorted(GENOSIFT_DEFAULTS)})")
 if not GENOSIFT["model"]:
     raise ValueError("config: genosift.model (the model directory) is required")
 if GENOSIFT["device"] not in ("cpu", "cuda"):
@@ -51,11 +54,23 @@ try:
     GENOSIFT_SPECIES
 except NameError:
     GENOSIFT_SPECIES = {}
+try:
+    GENOSIFT_INDEX
+except NameError:
+    GENOSIFT_INDEX = {}
+
+
+def genosift_index_flag(wildcards, input):
+    """--index for a sample of one file and one index; with several, genosift looks beside each."""
+    if len(input.reads) == 1 and len(input.index) == 1:
+        return f"--index {shlex.quote(str(input.index[0]))}"
+    return ""
 
 
 rule genosift_predict:
     input:
         reads=lambda wildcards: GENOSIFT_SAMPLES[wildcards.sample],
+        index=lambda wildcards: GENOSIFT_INDEX.get(wildcards.sample, []),
         model=GENOSIFT["model"],
         reference=GENOSIFT["reference"] or [],
     output:
@@ -71,7 +86,7 @@ rule genosift_predict:
         genosift=GENOSIFT["executable"],
         device=GENOSIFT["device"],
         reference=lambda wildcards, input: f"--reference {shlex.quote(str(input.reference))}" if input.reference else "",
-        samtools_extra=GENOSIFT["samtools_extra"],
+        index=genosift_index_flag,
         species=lambda wildcards: f"--species {shlex.quote(GENOSIFT_SPECIES[wildcards.sample])}" if wildcards.sample in GENOSIFT_SPECIES else "",
         extra=GENOSIFT["extra"],
     threads: int(GENOSIFT["threads"])
@@ -79,38 +94,29 @@ rule genosift_predict:
         mem_mb=int(GENOSIFT["mem_mb"]),
         runtime=int(GENOSIFT["runtime"]),
         gpu=1 if GENOSIFT["device"] == "cuda" else 0,
-    # genosift is not on Bioconda yet: the conda environment brings samtools, genosift must be on
-    # PATH (or set genosift.executable). The container has both.
+    # genosift is not on Bioconda yet: with conda it must be on PATH (or set genosift.executable);
+    # the container has it.
     conda:
         "../wrappers/genosift/predict/environment.yaml"
     container:
         GENOSIFT["container"] or None
     shell:
         r"""
-        # Exit status 141 (SIGPIPE) of the reader only means genosift stopped early (--max-groups).
-        (
-            ( (
-                for f in {input.reads:q}; do
-                    case "$f" in
-                        *.bam|*.cram|*.sam) samtools fastq {params.samtools_extra} {params.reference} -F 0x900 "$f" ;;
-                        *.gz|*.bgz) gzip -cd "$f" ;;
-                        *) cat "$f" ;;
-                    esac || exit $?
-                done
-            ) || [ $? -eq 141 ] ) \
-            | {params.genosift:q} predict \
-                --model {input.model:q} \
-                --threads {threads} \
-                --device {params.device} \
-                --sample {wildcards.sample} \
-                --output {output.calls:q} \
-                --groups {output.groups:q} \
-                --summary-json {output.summary:q} \
-                --mqc {output.mqc:q} \
-                {params.species} \
-                {params.extra} \
-                -
-        ) 2> {log:q}
+        {params.genosift:q} predict \
+            --model {input.model:q} \
+            --threads {threads} \
+            --device {params.device} \
+            --sample {wildcards.sample} \
+            --output {output.calls:q} \
+            --groups {output.groups:q} \
+            --summary-json {output.summary:q} \
+            --mqc {output.mqc:q} \
+            {params.reference} \
+            {params.index} \
+            {params.species} \
+            {params.extra} \
+            {input.reads:q} \
+            2> {log:q}
         """
 
 

@@ -1,14 +1,16 @@
-# The example workflow's sample sheet (TSV, header required): sample, reads[, species].
-# Several rows of one sample make one stream (lanes, mates), in sheet order; relative paths are
-# relative to the sheet. Every bad row is reported at once, with its line number.
+# The example workflow's sample sheet (TSV, header required): sample, reads[, index][, species].
+# Several rows of one sample make one sample (lanes, mates), in sheet order; `index` is the
+# row's BAM index (.bai/.csi), if any; relative paths are relative to the sheet. Every bad row is
+# reported at once, with its line number.
 import csv
 import os
 import re
 
 
 def read_sample_sheet(path):
+    """sample -> reads files, sample -> species, sample -> index files."""
     base = os.path.dirname(os.path.abspath(path))
-    samples, species, errors = {}, {}, []
+    samples, species, index, errors = {}, {}, {}, []
     with open(path, newline="") as fh:
         rows = csv.DictReader((line for line in fh if line.strip() and not line.startswith("#")), delimiter="\t")
         if not rows.fieldnames or not {"sample", "reads"} <= set(rows.fieldnames):
@@ -22,10 +24,12 @@ def read_sample_sheet(path):
                 errors.append(f"line {line}: sample {sample} has no reads")
                 continue
             samples.setdefault(sample, []).append(os.path.normpath(os.path.join(base, reads)))
+            if (row.get("index") or "").strip():
+                index.setdefault(sample, []).append(os.path.normpath(os.path.join(base, row["index"].strip())))
             if (row.get("species") or "").strip():
                 species[sample] = row["species"].strip()
     if errors:
         raise ValueError(f"{path}:\n  " + "\n  ".join(errors))
     if not samples:
         raise ValueError(f"{path}: no samples")
-    return samples, species
+    return samples, species, index
