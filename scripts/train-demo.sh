@@ -99,7 +99,8 @@ $g evaluate -m "$work/model" --samples "$work/sim/samples.tsv" --k 1 \
 [ "$bundle" = 1 ] || { echo "results in $work (not bundled)"; exit 0; }
 
 # 5. Bundle: model, calibration, evaluations and plots, logs, demo reads (the first 5,000 reads of
-#    one male and one female human-like test individual).
+#    one male and one female human-like test individual, as FASTQ and as the coordinate-sorted,
+#    indexed BAM that `simulate --short-reads 5000` writes of the same reads).
 rm -rf "$out"
 mkdir -p "$out"
 cp "$work/model"/{config.json,model.safetensors,genosift.json} "$out/"
@@ -110,4 +111,12 @@ male=$(awk -F'\t' '$2=="human" && $3=="male" && $4=="test" {print $6; exit}' "$w
 female=$(awk -F'\t' '$2=="human" && $3=="female" && $4=="test" {print $6; exit}' "$work/sim/samples.tsv")
 head -n 20000 "$work/sim/$male" | gzip -9 -n >"$out/demo-male.fq.gz"
 head -n 20000 "$work/sim/$female" | gzip -9 -n >"$out/demo-female.fq.gz"
+[ -f "$work/sim5000/samples.tsv" ] ||
+  $g simulate --out "$work/sim5000" --seed "$seed" --short-reads 5000 --long-reads 1
+for sex in male female; do
+  f=${male%.short.fq}
+  [ $sex = female ] && f=${female%.short.fq}
+  cp "$work/sim5000/$f.sorted.bam" "$out/demo-$sex.sorted.bam"
+  cp "$work/sim5000/$f.sorted.bam.bai" "$out/demo-$sex.sorted.bam.bai"
+done
 echo "demo model in $out"

@@ -10,8 +10,9 @@
  *   sample   id used for file names and the calls table ([A-Za-z0-9._-]+)
  *   reads    path or URL of one reads file; several rows with the same sample make one sample
  *            (lanes, mates). Relative paths are relative to the sample sheet.
- *   index    optional: the BAM's index (.bai, .csi), staged beside it; lets genosift read a
- *            coordinate-sorted BAM in random order with --stop-when-confident or --max-groups
+ *   index    optional: the row's BAM/CRAM index (.bai, .csi, .crai), staged beside it; lets
+ *            genosift read a coordinate-sorted file in random order with --stop-when-confident
+ *            or --max-groups (a sorted BAM/CRAM without one is then refused)
  *   species  optional: passed as --species (needed when the model is calibrated for several)
  *
  * Outputs under --outdir: genosift_calls.tsv (one row per sample), genosift/ (per-sample calls,

@@ -24,9 +24,9 @@ never drift apart unnoticed:
      with the right call (male, female) and the same row as genosift run on the BAM by hand; a
      sorted BAM without its index is refused with --stop-when-confident and read whole without
      it; a CRAM (made here from the demo BAM against a samtools consensus of it) is decoded with
-     the reference; several files are one sample; a broken BAM fails the task; and every sample
-     of the example pipeline's test sample sheet, with the test profile's ext.args, gets the call
-     its name says;
+     the reference (the BAM's row when read whole) and read in random order with its .crai;
+     several files are one sample; a broken BAM fails the task; and every sample of the example
+     pipeline's test sample sheet, with the test profile's ext.args, gets the call its name says;
   7. checks meta.yml against main.nf (inputs, output names, version commands, topics).
 
 samtools is needed only to make the CRAM test input.
@@ -611,9 +611,10 @@ def main():
             ["samtools", "consensus", "-a", "--show-ins", "no", "-f", "fasta", "-o", str(ref_fa), str(male_bam)],
             ["samtools", "faidx", str(ref_fa)],
             ["samtools", "view", "-C", "-T", str(ref_fa), "-o", str(cram), str(male_bam)],
+            ["samtools", "index", str(cram)],
         ):
             subprocess.run(cmd, check=True, capture_output=True)
-        ref_fai = Path(f"{ref_fa}.fai")
+        ref_fai, crai = Path(f"{ref_fa}.fai"), Path(f"{cram}.crai")
 
         def direct(extra, files):
             """genosift run by hand on the files: the row the module must reproduce."""
@@ -654,9 +655,10 @@ def main():
             res.check(summary.get("stopped_early") is False and summary.get("input", {}).get("order") == "file", "read whole, in file order", f"{summary.get('input')}, stopped_early {summary.get('stopped_early')!r}")
             whole = {k: v for k, v in row.items() if k != "sample"}
 
-        # CRAM with the reference and its .fai (read whole: CRAM is read in file order).
+        # CRAM with the reference and its .fai: read whole, the same row as the BAM it was made
+        # from; with its .crai, in random order until the call is confident.
         got = run_case(
-            res, proc, outputs, "cram", block="script", meta={"id": "cram"}, reads=[cram], fasta=ref_fa, fai=ref_fai,
+            res, proc, outputs, "cram_whole", block="script", meta={"id": "cram"}, reads=[cram], fasta=ref_fa, fai=ref_fai,
             ext={"args": "--species human"}, **common,
         )
         if got:
@@ -666,13 +668,22 @@ def main():
             if whole:
                 row = {k: v for k, v in row.items() if k != "sample"}
                 res.check(row == whole, "CRAM gives the same row as the BAM it was made from", f"{row} vs {whole}")
+        got = run_case(
+            res, proc, outputs, "cram_index_early", block="script", meta={"id": "cram"}, reads=[cram], index=[crai],
+            fasta=ref_fa, fai=ref_fai, ext={"args": early}, **common,
+        )
+        if got:
+            row = check_real_outputs(res, got[2], "cram", mqc_placeholder, headers)
+            summary = json.loads(got[2]["summary"][0].read_text())["summary"]
+            res.check(row["call"] == "male", "CRAM + .crai + reference: call male", f"got {row['call']!r}")
+            res.check(summary.get("input", {}).get("order") == "random", "read in random order through the staged .crai", f"got {summary.get('input')}")
+            res.check(summary.get("stopped_early") is True, f"--stop-when-confident stopped early ({row['n_records']} records)", f"stopped_early {summary.get('stopped_early')!r}")
+            ref = {**direct(early.split() + ["--sample", "cram", "--reference", str(ref_fa)], [cram]), "sample": "cram"}
+            res.check(row == ref, "same row as genosift on the CRAM by hand", f"{row} vs {ref}")
         run_case(res, proc, outputs, "cram_no_reference", block="script", meta={"id": "cram"}, reads=[cram], ext={"args": "--species human"}, expect_fail=True, **common)
 
-        # Several files are one sample: the same row as genosift on the same files by hand, with
-        # more chunks than either file alone.
-        def alone(files):
-            return [int(direct(["--species", "human"], [f])["chunks_scored"]) for f in files]
-
+        # Several files are one sample: the same row as genosift on the same files by hand, and
+        # the records of both.
         got = run_case(
             res, proc, outputs, "two_fastq_ext", block="script", meta={"id": "two_fastq", "species": "human"},
             reads=[sry_fastq, small], ext={"args": "--species human --batch-groups 2 --quiet", "prefix": "custom_prefix"}, **common,
@@ -682,8 +693,7 @@ def main():
             row = check_real_outputs(res, got[2], "two_fastq", mqc_placeholder, headers)
             ref = direct(["--species", "human", "--batch-groups", "2", "--sample", "two_fastq"], [sry_fastq, small])
             res.check(row == ref, "gzipped + plain FASTQ: the row genosift gives on both files by hand", f"{row} vs {ref}")
-            each = alone([sry_fastq, small])
-            res.check(int(row["chunks_scored"]) > max(each), f"both read: {row['chunks_scored']} chunks, alone {each}")
+            res.check(row["n_records"] == str(409 + 400), "both read: 409 + 400 records", f"got {row['n_records']}")
             res.check("--batch-groups 2 --quiet" in (got[0] / ".command.sh").read_text(), "ext.args reaches the command line")
 
         got = run_case(res, proc, outputs, "bam_and_fastq", block="script", meta={"id": "mixed"}, reads=[sry_bam, small_gz], ext={"args": "--species human"}, **common)
@@ -691,8 +701,8 @@ def main():
             row = check_real_outputs(res, got[2], "mixed", mqc_placeholder, headers)
             ref = direct(["--species", "human", "--sample", "mixed"], [sry_bam, small_gz])
             res.check(row == ref, "BAM + gzipped FASTQ: the row genosift gives on both files by hand", f"{row} vs {ref}")
-            each = alone([sry_bam, small_gz])
-            res.check(int(row["chunks_scored"]) > max(each), f"both read: {row['chunks_scored']} chunks, alone {each}")
+            n_bam = direct(["--species", "human"], [sry_bam])["n_records"]
+            res.check(row["n_records"] == str(int(n_bam) + 400), f"both read: {n_bam} + 400 records", f"got {row['n_records']}")
 
         # --max-groups on an indexed BAM + a FASTQ: genosift stops reading; nothing fails.
         got = run_case(

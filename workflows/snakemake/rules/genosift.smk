@@ -4,13 +4,15 @@
 #
 #   GENOSIFT_SAMPLES = {"sample_id": ["reads.bam"], "other": ["r1.fq.gz", "r2.fq.gz"], ...}
 #   GENOSIFT_SPECIES = {"other": "human"}                 # optional: --species per sample
-#   GENOSIFT_INDEX = {"sample_id": ["reads.bam.bai"]}     # optional: BAM indexes per sample
+#   GENOSIFT_INDEX = {"sample_id": ["reads.bam.bai"]}     # optional: BAM/CRAM indexes per sample
 #
 # and has a `genosift:` section in its config (keys below; all but model have a default). A
 # sample's files are the arguments of one `genosift predict`, which reads BAM, CRAM, SAM and
 # FASTQ/FASTA (plain or gzipped) itself: no samtools, no pipe. The indexes are inputs of the job
 # (so a rule that makes them runs first); with one file and one index the index is passed as
-# --index, with several files each index must lie beside its BAM (x.bam.bai, x.bam.csi, x.bai).
+# --index, with several files each index must lie beside its file (x.bam.bai, x.bam.csi, x.bai;
+# x.cram.crai, x.crai). An index lets genosift read a coordinate-sorted BAM/CRAM in random order
+# under --stop-when-confident / --max-groups (without one, a sorted file is then refused).
 #
 # genosift:
 #   executable: genosift          # path or command name of the genosift binary
@@ -60,13 +62,6 @@ except NameError:
     GENOSIFT_INDEX = {}
 
 
-def genosift_index_flag(wildcards, input):
-    """--index for a sample of one file and one index; with several, genosift looks beside each."""
-    if len(input.reads) == 1 and len(input.index) == 1:
-        return f"--index {shlex.quote(str(input.index[0]))}"
-    return ""
-
-
 rule genosift_predict:
     input:
         reads=lambda wildcards: GENOSIFT_SAMPLES[wildcards.sample],
@@ -86,7 +81,8 @@ rule genosift_predict:
         genosift=GENOSIFT["executable"],
         device=GENOSIFT["device"],
         reference=lambda wildcards, input: f"--reference {shlex.quote(str(input.reference))}" if input.reference else "",
-        index=genosift_index_flag,
+        # One file and one index: --index; with several files, genosift looks beside each.
+        index=lambda wildcards, input: f"--index {shlex.quote(str(input.index[0]))}" if len(input.reads) == 1 and len(input.index) == 1 else "",
         species=lambda wildcards: f"--species {shlex.quote(GENOSIFT_SPECIES[wildcards.sample])}" if wildcards.sample in GENOSIFT_SPECIES else "",
         extra=GENOSIFT["extra"],
     threads: int(GENOSIFT["threads"])

@@ -1,10 +1,32 @@
-# The example workflow's sample sheet (TSV, header required): sample, reads[, index][, species].
-# Several rows of one sample make one sample (lanes, mates), in sheet order; `index` is the
-# row's BAM index (.bai/.csi), if any; relative paths are relative to the sheet. Every bad row is
-# reported at once, with its line number.
+# The example workflow's helpers: its default settings, and its sample sheet (TSV, header
+# required): sample, reads[, index][, species]. Several rows of one sample make one sample (lanes,
+# mates), in sheet order; `index` is the row's BAM/CRAM index (.bai/.csi/.crai), if any; relative
+# paths are relative to the sheet. Every bad row is reported at once, with its line number.
 import csv
 import os
 import re
+
+import yaml
+from snakemake.utils import update_config
+
+
+def apply_example_defaults(config, path, folder):
+    """Put the settings in PATH under CONFIG (what --configfile and --config gave wins, key by
+    key); relative paths in PATH (samples, genosift.model, genosift.reference) are relative to
+    FOLDER, so the workflow runs from any directory."""
+    with open(path) as fh:
+        defaults = yaml.safe_load(fh)
+
+    def in_folder(value):
+        return os.path.join(folder, value) if value and not os.path.isabs(value) else value
+
+    defaults["samples"] = in_folder(defaults["samples"])
+    for key in ("model", "reference"):
+        defaults["genosift"][key] = in_folder(defaults["genosift"].get(key))
+    given = dict(config)
+    config.clear()
+    config.update(defaults)
+    update_config(config, given)
 
 
 def read_sample_sheet(path):

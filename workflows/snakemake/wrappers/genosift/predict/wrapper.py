@@ -1,7 +1,9 @@
 """Snakemake wrapper for `genosift predict`.
 
-The input files make one plain-text stream, in order: BAM/CRAM/SAM through `samtools fastq -F 0x900`
-(primary reads), gzip/bgzip decompressed, FASTQ/FASTA as they are.
+The input files are the arguments of one `genosift predict`, which reads BAM, CRAM, SAM and
+FASTQ/FASTA (plain or gzip/bgzip) itself: several files are one sample. A BAM/CRAM index given as
+input `index` is passed as --index when there is one reads file; with several, each index must lie
+beside its file. CRAM needs input `reference`.
 """
 
 __author__ = "genosift developers"
@@ -12,10 +14,15 @@ import shlex
 
 from snakemake.shell import shell
 
-ALIGNED = (".bam", ".cram", ".sam")
 
-reads = snakemake.input.get("reads", snakemake.input[0])
-reads = [reads] if isinstance(reads, str) else list(reads)
+def as_list(value):
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+reads = as_list(snakemake.input.get("reads", snakemake.input[0]))
+index = as_list(snakemake.input.get("index"))
 model = snakemake.input.get("model")
 if not model:
     raise ValueError("genosift predict wrapper: input 'model' (the model directory) is required")
@@ -28,43 +35,35 @@ if not sample:
     sample = name[: -len(".calls.tsv")] if name.endswith(".calls.tsv") else os.path.splitext(name)[0]
 
 extra = snakemake.params.get("extra", "")
-samtools_extra = snakemake.params.get("samtools_extra", "")
 device = snakemake.params.get("device", "cpu")
 genosift = snakemake.params.get("genosift", "genosift")
 log = snakemake.log_fmt_shell(stdout=False, stderr=True)
 
-optional = []
+options = []
 for key, flag in (("groups", "--groups"), ("summary", "--summary-json"), ("mqc", "--mqc")):
     path = snakemake.output.get(key)
     if path:
-        optional += [flag, shlex.quote(path)]
+        options += [flag, shlex.quote(path)]
+if reference:
+    options += ["--reference", shlex.quote(str(reference))]
+if len(reads) == 1 and len(index) == 1:
+    options += ["--index", shlex.quote(str(index[0]))]
 
-readers = []
-for path in reads:
-    if path.endswith(ALIGNED):
-        ref = f"--reference {shlex.quote(reference)}" if reference else ""
-        readers.append(f"samtools fastq {samtools_extra} {ref} -F 0x900 {shlex.quote(path)}")
-    elif path.endswith((".gz", ".bgz")):
-        readers.append(f"gzip -cd {shlex.quote(path)}")
-    else:
-        readers.append(f"cat {shlex.quote(path)}")
-
-# Exit status 141 (SIGPIPE) of the reader only means genosift stopped early (--max-groups).
 shell(
-    "( ( ( {readers} ) || [ $? -eq 141 ] )"
-    " | {genosift} predict"
+    "{genosift} predict"
     " --model {model_q}"
     " --threads {snakemake.threads}"
     " --device {device}"
     " --sample {sample_q}"
     " --output {calls_q}"
-    " {optional}"
+    " {options}"
     " {extra}"
-    " -) {log}",
-    readers=" && ".join(readers),
+    " {reads_q}"
+    " {log}",
     genosift=shlex.quote(genosift),
     model_q=shlex.quote(model),
     sample_q=shlex.quote(sample),
     calls_q=shlex.quote(calls),
-    optional=" ".join(optional),
+    options=" ".join(options),
+    reads_q=" ".join(shlex.quote(str(r)) for r in reads),
 )
