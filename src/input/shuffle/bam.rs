@@ -155,7 +155,9 @@ impl BamWindows {
         Ok(if done { 0 } else { weight.saturating_sub(scanned).max(1) })
     }
 
-    /// Where a window's reads begin: the first chunk the index gives for it.
+    /// Where a window's reads begin: the first chunk the index gives for it, but not before the
+    /// first read that reaches the window's start (the linear index): chunks of large bins can
+    /// start far before it.
     fn first_chunk(&self, w: usize) -> Option<bgzf::VirtualPosition> {
         let win = &self.windows[w];
         let r = win.reference?;
@@ -165,7 +167,13 @@ impl BamWindows {
             .index
             .query(r, Interval::from(start..=end))
             .ok()?;
-        chunks.iter().map(|c| c.start()).min()
+        let first = chunks.iter().map(|c| c.start()).min()?;
+        let (min_shift, depth) = (self.index.min_shift(), self.index.depth());
+        let reaching = match &self.index {
+            bam::Index::Bai(i) => i.reference_sequences().get(r).map(|rs| rs.min_offset(min_shift, depth, start)),
+            bam::Index::Csi(i) => i.reference_sequences().get(r).map(|rs| rs.min_offset(min_shift, depth, start)),
+        };
+        Some(reaching.map_or(first, |m| first.max(m)))
     }
 }
 

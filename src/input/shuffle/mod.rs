@@ -116,7 +116,8 @@ pub(super) fn open(
         return Err(index_problem(
             name,
             &index,
-            "is older than the file it indexes, so it may describe an earlier one",
+            "is older than the file it indexes, so it may describe an earlier one (if it is \
+             current and only its file time is old, as after a copy, `touch` it)",
         ));
     }
     let (windows, weights) = match format {
