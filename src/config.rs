@@ -133,7 +133,8 @@ fn check_inputs(inputs: &[Source], a: &InputArgs, p: &mut Problems) {
     let stdin = inputs.iter().filter(|s| **s == Source::Stdin).count();
     p.check(stdin <= 1, || "stdin (`-`) can be read once only".into());
     p.check(a.index.is_none() || inputs.len() == 1, || {
-        "--index names the index of one BAM: with several inputs, put each index beside its BAM".into()
+        "--index names the index of one BAM: with several inputs, put each index beside its BAM"
+            .into()
     });
 }
 

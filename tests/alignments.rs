@@ -15,7 +15,11 @@ const MALE: &str = "demo-male.sorted.bam";
 const FEMALE: &str = "demo-female.sorted.bam";
 
 /// `predict` with the demo model; returns (exit code, calls rows, stderr).
-fn predict(args: &[&str], inputs: &[&Path], stdin: Option<Vec<u8>>) -> (i32, Vec<Vec<String>>, String) {
+fn predict(
+    args: &[&str],
+    inputs: &[&Path],
+    stdin: Option<Vec<u8>>,
+) -> (i32, Vec<Vec<String>>, String) {
     let mut cmd = genosift();
     cmd.args(["predict", "-q", "-m"])
         .arg(demo(""))
@@ -60,7 +64,10 @@ fn assert_refused(code: i32, rows: &[Vec<String>], err: &str, name: &str, words:
     assert_eq!(code, 1, "{err}");
     assert!(rows.is_empty(), "no calls table: {rows:?}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with(&format!("genosift: error: {name}")), "{err}");
+    assert!(
+        err.starts_with(&format!("genosift: error: {name}")),
+        "{err}"
+    );
     for w in words {
         assert!(err.contains(w), "expected '{w}' in: {err}");
     }
@@ -106,7 +113,11 @@ fn random_order_depends_on_the_seed_not_the_threads() {
     };
     let one = run("7", "1");
     assert_eq!(one, run("7", "3"), "same seed, any thread count");
-    assert_ne!(one[1][2..], run("8", "1")[1][2..], "another seed, other reads");
+    assert_ne!(
+        one[1][2..],
+        run("8", "1")[1][2..],
+        "another seed, other reads"
+    );
 }
 
 #[test]
@@ -114,7 +125,13 @@ fn sorted_input_without_an_index_refuses_an_early_stop() {
     let sam = bam_to_sam(&demo(MALE));
     for flags in [&["--stop-when-confident"][..], &["--max-groups", "5"]] {
         let (code, rows, err) = predict(flags, &[], Some(sam.clone()));
-        assert_refused(code, &rows, &err, "stdin", &["SO:coordinate", "stdin", "samtools collate"]);
+        assert_refused(
+            code,
+            &rows,
+            &err,
+            "stdin",
+            &["SO:coordinate", "stdin", "samtools collate"],
+        );
     }
     // The same SAM read whole: the call is valid.
     let (code, rows, err) = predict(&[], &[], Some(sam));
@@ -130,7 +147,13 @@ fn sorted_input_without_an_index_refuses_an_early_stop() {
         &[&bam],
         None,
     );
-    assert_refused(code, &rows, &err, bam.to_str().unwrap(), &["no index", "samtools index"]);
+    assert_refused(
+        code,
+        &rows,
+        &err,
+        bam.to_str().unwrap(),
+        &["no index", "samtools index"],
+    );
     assert!(!out.exists(), "no output file");
     // --index names it (written after the BAM: an older index is refused, see below).
     let bai = dir.path().join("elsewhere.bai");
@@ -153,7 +176,13 @@ fn stale_or_foreign_indexes_are_refused() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::copy(demo(MALE), &bam).unwrap();
     let (code, rows, err) = predict(&["--stop-when-confident"], &[&bam], None);
-    assert_refused(code, &rows, &err, bam.to_str().unwrap(), &["older than the file", "re-index"]);
+    assert_refused(
+        code,
+        &rows,
+        &err,
+        bam.to_str().unwrap(),
+        &["older than the file", "re-index"],
+    );
     // The index of another BAM (the ngs-bits one has 93 references, the demo's 8).
     let real = dir.path().join("real.bam");
     std::fs::copy(data("reads/ngsbits_sry.MALE.Illumina.hg19.bam"), &real).unwrap();
@@ -161,7 +190,13 @@ fn stale_or_foreign_indexes_are_refused() {
     std::fs::copy(demo(&format!("{MALE}.bai")), &wrong).unwrap();
     // That BAM is sorted by coordinate (SO:coordinate), so it is read through the index.
     let (code, rows, err) = predict(&["--stop-when-confident"], &[&real], None);
-    assert_refused(code, &rows, &err, real.to_str().unwrap(), &["93", "another file"]);
+    assert_refused(
+        code,
+        &rows,
+        &err,
+        real.to_str().unwrap(),
+        &["93", "another file"],
+    );
 }
 
 #[test]
@@ -169,8 +204,14 @@ fn bad_alignment_files_give_one_line_errors() {
     for (file, words) in [
         ("truncated.bam", &["record 197", "truncated"][..]),
         ("bad_magic.bam", &["bad BAM magic"]),
-        ("header_mismatch.bam", &["record 2", "header/record mismatch", "#5"]),
-        ("header_mismatch.sam", &["record 2", "header/record mismatch"]),
+        (
+            "header_mismatch.bam",
+            &["record 2", "header/record mismatch", "#5"],
+        ),
+        (
+            "header_mismatch.sam",
+            &["record 2", "header/record mismatch"],
+        ),
     ] {
         let path = data(&format!("bad/{file}"));
         let dir = tempfile::tempdir().unwrap();
@@ -188,7 +229,16 @@ fn cohort() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("genosift-alignments-{}", std::process::id()));
         genosift()
-            .args(["simulate", "--seed", "1", "--short-reads", "3000", "--long-reads", "1", "--out"])
+            .args([
+                "simulate",
+                "--seed",
+                "1",
+                "--short-reads",
+                "3000",
+                "--long-reads",
+                "1",
+                "--out",
+            ])
             .arg(&dir)
             .assert()
             .success();
@@ -217,14 +267,28 @@ fn sorted_cram_needs_its_reference_and_calls_right() {
         let fq = dir.join(format!("reads/{sample}.short.fq"));
         let (_, bam_rows, _) = predict(&[], &[&bam], None);
         let (_, fq_rows, _) = predict(&[], &[&fq], None);
-        assert_eq!(rows[1][2..4], bam_rows[1][2..4], "{sample}: records and bases");
-        assert_eq!(rows[1][2..4], fq_rows[1][2..4], "{sample}: records and bases");
+        assert_eq!(
+            rows[1][2..4],
+            bam_rows[1][2..4],
+            "{sample}: records and bases"
+        );
+        assert_eq!(
+            rows[1][2..4],
+            fq_rows[1][2..4],
+            "{sample}: records and bases"
+        );
     }
     // A reference without the CRAM's sequences.
     let cram = dir.join("reads/human_M22.sorted.cram");
     let other = dir.join("genomes/mouse.reference.fa");
     let (code, rows, err) = predict(&["--reference", other.to_str().unwrap()], &[&cram], None);
-    assert_refused(code, &rows, &err, cram.to_str().unwrap(), &["no sequence 'chr6'"]);
+    assert_refused(
+        code,
+        &rows,
+        &err,
+        cram.to_str().unwrap(),
+        &["no sequence 'chr6'"],
+    );
 }
 
 #[test]
@@ -232,7 +296,10 @@ fn several_inputs_make_one_call() {
     let (code, rows, err) = predict(&[], &[&demo(MALE), &demo("demo-male.fq.gz")], None);
     assert_eq!(code, 0, "{err}");
     assert_eq!(rows.len(), 2, "one row");
-    assert_eq!(rows[1][0], "demo-male.sorted", "named after the first input");
+    assert_eq!(
+        rows[1][0], "demo-male.sorted",
+        "named after the first input"
+    );
     assert_eq!(rows[1][2], "10000", "both inputs read");
     assert_eq!(call(&rows), "male");
     let (code, _, err) = predict(&["--index", "x.bai"], &[&demo(MALE), &demo(FEMALE)], None);

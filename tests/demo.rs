@@ -284,3 +284,67 @@ fn records_longer_than_the_chunk_are_warned_about() {
     let reads = lines[..400].join("\n") + "\n";
     assert!(!stderr(reads).contains("longer than"));
 }
+
+/// A copy of the demo model whose calibration says the detector's hit rates vary so much between
+/// individuals (ρ = 0.2) that no depth separates the sexes.
+fn demo_with_spread(rho: f64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(demo(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::copy(demo("tokenizer.json"), dir.path().join("tokenizer.json")).unwrap();
+    let mut settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(demo("genosift.json")).unwrap()).unwrap();
+    for (_, c) in settings["calibration"].as_object_mut().unwrap() {
+        c["evidence"]["overdispersion"] = serde_json::json!({
+            "rho_male": rho, "rho_female": rho, "genomes_male": 3, "genomes_female": 3
+        });
+    }
+    std::fs::write(dir.path().join("genosift.json"), settings.to_string()).unwrap();
+    dir
+}
+
+#[test]
+fn a_detector_too_weak_for_any_depth_gives_no_calls_with_the_reason() {
+    let model = demo_with_spread(0.2);
+    let summary = model.path().join("s.json");
+    for reads in ["demo-male.fq.gz", "demo-female.fq.gz"] {
+        let out = genosift()
+            .args(["predict", "-q", "--species", "human", "-m"])
+            .arg(model.path())
+            .arg(demo(reads))
+            .arg("--summary-json")
+            .arg(&summary)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert_eq!(calls(&out)["call"], "no-call", "{reads}");
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        let reason = s["summary"]["no_call_reason"].as_str().unwrap();
+        assert!(reason.contains("at any depth"), "{reads}: {reason}");
+        assert!(
+            s["summary"]["max_confidence"].as_f64().unwrap() < 0.99,
+            "{reads}"
+        );
+    }
+    // The bundled calibration (its fitted spread) still calls, and says nothing of a reason.
+    let out = genosift()
+        .args(["predict", "-q", "--species", "human", "-m"])
+        .arg(demo(""))
+        .arg(demo("demo-male.fq.gz"))
+        .arg("--summary-json")
+        .arg(&summary)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(calls(&out)["call"], "male");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert!(s["summary"]["no_call_reason"].is_null());
+    assert!(s["summary"]["max_confidence"].as_f64().unwrap() > 0.99);
+}

@@ -160,8 +160,8 @@ fn bam_records_equal_samtools_fastq() {
             },
             ..InputOptions::default()
         };
-        let bam = read_records_with(&Source::Path(data(&format!("reads/{stem}.bam"))), &opts)
-            .unwrap();
+        let bam =
+            read_records_with(&Source::Path(data(&format!("reads/{stem}.bam"))), &opts).unwrap();
         let fq = genosift::input::read_records(&Source::Path(data(&format!(
             "reads/{stem}.primary.fastq.gz"
         ))))

@@ -244,12 +244,15 @@ fn simulate_train_calibrate_evaluate_predict() {
             assert_eq!((f[5], f[9]), ("0.0000", "1.0000"), "{l}");
         }
     }
-    // Per species and N: paper, ideal, and lr where calibrated (and lr-hits where graded).
+    // Per species and N: paper, ideal, and lr where calibrated (and lr-hits where graded,
+    // lr-plain where the calibration has the spread between individuals, as every new one has).
     let graded = lines.iter().filter(|l| l.contains("\tlr-hits\t")).count();
     assert!(graded <= 2 * detectors, "{text}");
+    let plain = lines.iter().filter(|l| l.contains("\tlr-plain\t")).count();
+    assert_eq!(plain, 2 * detectors, "{text}");
     assert_eq!(
         lines.len(),
-        1 + 2 * 2 * 2 + 2 * detectors + graded,
+        1 + 2 * 2 * 2 + 2 * detectors + graded + plain,
         "{text}"
     );
     assert!(text.contains("human\t40\tideal\t"), "{text}");

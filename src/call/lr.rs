@@ -38,6 +38,24 @@
 //! Rates are estimated with half a pseudo-count, `(hits + 0.5) / (chunks + 1)`, so a detector that
 //! never fired on the female validation chunks gets a small positive false-Y rate, not zero (one
 //! hit would otherwise be infinite evidence).
+//!
+//! **Overdispersion (issue 17).** The rates above are the validation genomes' pooled rates, but
+//! each individual has its own: a female whose false-Y rate is twice the calibrated one, summed
+//! over thousands of chunks, would reach 0.99 for male under the rule above. So `calibrate` also
+//! measures how much the hit rate varies between the validation genomes of each sex
+//! ([`Overdispersion`]: the intra-genome correlation ρ of a beta-binomial, by moments, never below
+//! the floor of a 10% coefficient of variation between individuals), and the chunks of a sample are
+//! then a Dirichlet-multinomial draw over the bins, with concentration κ = 1/ρ − 1 around each
+//! sex's calibrated rates. A chunk in bin `b`, with `c_b` chunks of the sample already there and `n`
+//! in all, adds `ln((c_b + κ_m·p_m,b) / (n + κ_m)) − ln((c_b + κ_f·p_f,b) / (n + κ_f))`: the
+//! same as the plain ratio while `n ≪ κ`, and bounded as `n` grows, because many chunks then only
+//! pin down the sample's own rates, which both sexes' spreads may explain. The evidence has a limit:
+//! at any depth a sample at a sex's mean rates gets at most the ratio of the two Dirichlet
+//! densities there. When that limit, for a typical male or a typical female, is below
+//! `--min-confidence`, the detector cannot separate the sexes at any depth and every call is
+//! `no-call` (with that reason in the summary): a weak detector gives no-calls, never wrong
+//! calls, however many reads arrive. Calibrations without an `overdispersion` entry keep the plain
+//! ratio.
 
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +80,21 @@ pub struct YEvidence {
     /// Graded evidence: rates per logit bin, lowest first (empty: the single threshold only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bins: Vec<LogitBin>,
+    /// How much the hit rate varies between individuals (absent: not modelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdispersion: Option<Overdispersion>,
+}
+
+/// The spread of the hit rate between the validation genomes of each sex: the intra-genome
+/// correlation ρ of a beta-binomial (an individual's rate varies around the sex's mean `p` with
+/// variance ρ·p·(1 − p)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overdispersion {
+    pub rho_male: f64,
+    pub rho_female: f64,
+    /// Validation genomes measured.
+    pub genomes_male: u64,
+    pub genomes_female: u64,
 }
 
 /// Chunks with a Y logit above `above` (and not above the next bin's edge).
@@ -73,23 +106,57 @@ pub struct LogitBin {
 }
 
 /// What one chunk adds to the log likelihood ratio, by its Y logit (computed once per sample from a
-/// [`YEvidence`], not per chunk).
+/// [`YEvidence`], not per chunk). Categories: the bins, lowest first, then "below every edge".
 #[derive(Debug, Clone)]
 pub struct ChunkWeights {
-    /// Bin edges, lowest first, and each bin's `ln(p_m / p_f)`.
+    /// Bin edges, lowest first.
     edges: Vec<f32>,
+    /// Each category's `ln(p_m / p_f)` (the plain ratio).
     log_lr: Vec<f64>,
-    /// `ln((1 − Σ p_m) / (1 − Σ p_f))` for a chunk below every edge.
-    below: f64,
+    /// Each category's rate per sex, and the concentrations (infinite: the plain ratio).
+    p_male: Vec<f64>,
+    p_female: Vec<f64>,
+    kappa_male: f64,
+    kappa_female: f64,
 }
 
 impl ChunkWeights {
-    /// The log likelihood ratio (male : female) one chunk with this Y logit adds.
+    /// The category of a chunk with this Y logit.
+    pub fn category(&self, logit: f32) -> usize {
+        self.edges
+            .iter()
+            .rposition(|&e| logit > e)
+            .unwrap_or(self.edges.len())
+    }
+
+    /// The log likelihood ratio (male : female) one chunk with this Y logit adds under the plain
+    /// ratio (no overdispersion).
     pub fn log_lr(&self, logit: f32) -> f64 {
-        match self.edges.iter().rposition(|&e| logit > e) {
-            Some(i) => self.log_lr[i],
-            None => self.below,
+        self.log_lr[self.category(logit)]
+    }
+
+    /// What a chunk in category `b` adds when the sample already has `c_b` chunks there and `n`
+    /// in all.
+    fn step(&self, b: usize, c_b: u64, n: u64) -> f64 {
+        if self.kappa_male.is_infinite() {
+            return self.log_lr[b];
         }
+        let term = |p: f64, kappa: f64| ((c_b as f64 + kappa * p) / (n as f64 + kappa)).ln();
+        term(self.p_male[b], self.kappa_male) - term(self.p_female[b], self.kappa_female)
+    }
+
+    /// The log likelihood ratio at any depth for a sample whose chunks fall in the categories
+    /// with proportions `q`: the ratio of the two sexes' Dirichlet densities at `q`.
+    fn limit(&self, q: &[f64]) -> f64 {
+        let ln_dir = |p: &[f64], kappa: f64| {
+            let mut s = libm::lgamma(kappa);
+            for (&pb, &qb) in p.iter().zip(q) {
+                let a = kappa * pb;
+                s += (a - 1.0) * qb.ln() - libm::lgamma(a);
+            }
+            s
+        };
+        ln_dir(&self.p_male, self.kappa_male) - ln_dir(&self.p_female, self.kappa_female)
     }
 }
 
@@ -119,11 +186,34 @@ impl YEvidence {
         };
         let pm: f64 = bins.iter().map(|b| b.p_male).sum();
         let pf: f64 = bins.iter().map(|b| b.p_female).sum();
+        let mut log_lr: Vec<f64> = bins.iter().map(|b| (b.p_male / b.p_female).ln()).collect();
+        log_lr.push(((1.0 - pm) / (1.0 - pf)).ln());
+        let with_below = |rates: Vec<f64>, sum: f64| [rates, vec![1.0 - sum]].concat();
+        let kappa = |rho: f64| 1.0 / rho - 1.0;
+        let (kappa_male, kappa_female) = match &self.overdispersion {
+            Some(o) => (kappa(o.rho_male), kappa(o.rho_female)),
+            None => (f64::INFINITY, f64::INFINITY),
+        };
         ChunkWeights {
             edges: bins.iter().map(|b| b.above).collect(),
-            log_lr: bins.iter().map(|b| (b.p_male / b.p_female).ln()).collect(),
-            below: ((1.0 - pm) / (1.0 - pf)).ln(),
+            log_lr,
+            p_male: with_below(bins.iter().map(|b| b.p_male).collect(), pm),
+            p_female: with_below(bins.iter().map(|b| b.p_female).collect(), pf),
+            kappa_male,
+            kappa_female,
         }
+    }
+
+    /// The highest posterior a typical sample (one at its sex's mean rates) can reach at any
+    /// depth, the weaker sex's: 1 without overdispersion.
+    pub fn max_confidence(&self) -> f64 {
+        let w = self.weights();
+        if w.kappa_male.is_infinite() {
+            return 1.0;
+        }
+        let male = 1.0 / (1.0 + (-w.limit(&w.p_male)).exp());
+        let female = 1.0 / (1.0 + w.limit(&w.p_female).exp());
+        male.min(female)
     }
 
     /// Expected chunks for the evidence to reach `confidence` either way (per-chunk information
@@ -140,15 +230,43 @@ impl YEvidence {
 pub struct EvidenceCall {
     pub evidence: YEvidence,
     weights: ChunkWeights,
+    /// The best posterior a typical sample reaches at any depth ([`YEvidence::max_confidence`]).
+    pub max_confidence: f64,
     pub chunks: u64,
     pub hits: u64,
+    /// Chunks per category (bins, then below every edge).
+    counts: Vec<u64>,
     log_lr: f64,
+}
+
+/// Why a call is `no-call`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoCallReason {
+    /// The evidence so far is below `--min-confidence` (more reads may get there).
+    TooLittleEvidence,
+    /// The detector cannot reach `--min-confidence` at any depth, given how much its rates vary
+    /// between individuals.
+    WeakDetector,
+}
+
+impl NoCallReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoCallReason::TooLittleEvidence => "evidence below --min-confidence",
+            NoCallReason::WeakDetector => {
+                "the Y detector cannot reach --min-confidence at any depth (its hit rates vary too much between individuals)"
+            }
+        }
+    }
 }
 
 impl EvidenceCall {
     pub fn new(evidence: YEvidence) -> Self {
+        let weights = evidence.weights();
         Self {
-            weights: evidence.weights(),
+            counts: vec![0; weights.edges.len() + 1],
+            max_confidence: evidence.max_confidence(),
+            weights,
             evidence,
             chunks: 0,
             hits: 0,
@@ -162,11 +280,13 @@ impl EvidenceCall {
     }
 
     pub fn add(&mut self, logit: f32) {
-        self.chunks += 1;
         if self.is_hit(logit) {
             self.hits += 1;
         }
-        self.log_lr += self.weights.log_lr(logit);
+        let b = self.weights.category(logit);
+        self.log_lr += self.weights.step(b, self.counts[b], self.chunks);
+        self.counts[b] += 1;
+        self.chunks += 1;
     }
 
     /// Log likelihood ratio (male : female) of the chunks so far.
@@ -179,15 +299,29 @@ impl EvidenceCall {
         1.0 / (1.0 + (-self.log_lr()).exp())
     }
 
-    /// `male`/`female` once the posterior reaches `min_confidence`, else `no-call`.
+    /// `male`/`female` once the posterior reaches `min_confidence`, else `no-call`; always
+    /// `no-call` when the detector cannot reach it at any depth.
     pub fn decide(&self, min_confidence: f64) -> Call {
         let p = self.posterior_male();
-        if p >= min_confidence {
+        if self.max_confidence < min_confidence {
+            Call::NoCall
+        } else if p >= min_confidence {
             Call::Male
         } else if 1.0 - p >= min_confidence {
             Call::Female
         } else {
             Call::NoCall
+        }
+    }
+
+    /// Why [`Self::decide`] says `no-call` (`None` when it calls).
+    pub fn no_call_reason(&self, min_confidence: f64) -> Option<NoCallReason> {
+        if self.max_confidence < min_confidence {
+            Some(NoCallReason::WeakDetector)
+        } else if self.decide(min_confidence) == Call::NoCall {
+            Some(NoCallReason::TooLittleEvidence)
+        } else {
+            None
         }
     }
 }
@@ -206,6 +340,7 @@ mod tests {
             y_chunk_share: 0.0,
             sensitivity: 0.0,
             bins: Vec::new(),
+            overdispersion: None,
         }
     }
 
@@ -274,6 +409,81 @@ mod tests {
         // ln 20 + ln 2 − 2·0.019904 = 3.649072; hits count the single threshold (logit > 0).
         assert!((c.log_lr() - 3.649072).abs() < 1e-5, "{}", c.log_lr());
         assert_eq!((c.hits, c.chunks), (2, 4));
+    }
+
+    /// A sample of `n` chunks whose hit rate is `rate` (hits spread evenly).
+    fn sample(e: &YEvidence, n: u64, rate: f64) -> EvidenceCall {
+        let mut c = EvidenceCall::new(e.clone());
+        let mut acc = 0.0;
+        for _ in 0..n {
+            acc += rate;
+            c.add(if acc >= 1.0 { 1.0 } else { -1.0 });
+            if acc >= 1.0 {
+                acc -= 1.0;
+            }
+        }
+        c
+    }
+
+    fn with_spread(mut e: YEvidence, cv: f64) -> YEvidence {
+        let rho = |p: f64| cv * cv * p / (1.0 - p);
+        e.overdispersion = Some(Overdispersion {
+            rho_male: rho(e.p_hit_male),
+            rho_female: rho(e.p_hit_female),
+            genomes_male: 3,
+            genomes_female: 3,
+        });
+        e
+    }
+
+    #[test]
+    fn a_weak_detector_gives_no_calls_however_many_reads() {
+        // The real-DNA detector of issue 17: hits in 3.65% of male chunks, 3.35% of female ones.
+        let plain = ev(0.0365, 0.0335);
+        // A female whose own false-Y rate is 9% above the calibrated one: the plain ratio, summed
+        // over 100,000 chunks, calls her male with confidence.
+        let c = sample(&plain, 100_000, 0.0365);
+        assert_eq!(c.decide(0.99), Call::Male);
+        // With a 10% spread between individuals the evidence is bounded: no depth reaches 0.99.
+        let spread = with_spread(plain, 0.1);
+        assert!(
+            spread.max_confidence() < 0.99,
+            "{}",
+            spread.max_confidence()
+        );
+        for n in [1_000, 10_000, 100_000, 1_000_000] {
+            for rate in [0.0335, 0.0365, 0.04] {
+                let c = sample(&spread, n, rate);
+                assert_eq!(c.decide(0.99), Call::NoCall, "{n} chunks at {rate}");
+                assert_eq!(c.no_call_reason(0.99), Some(NoCallReason::WeakDetector));
+            }
+        }
+    }
+
+    #[test]
+    fn a_strong_detector_still_calls_and_its_evidence_is_bounded() {
+        // The demo model's human detector, roughly: 0.5% of male chunks, 0.005% of female ones.
+        let e = with_spread(ev(0.005, 0.00005), 0.1);
+        assert!(e.max_confidence() > 0.9999, "{}", e.max_confidence());
+        assert_eq!(sample(&e, 2_000, 0.005).decide(0.99), Call::Male);
+        assert_eq!(sample(&e, 2_000, 0.0).decide(0.99), Call::Female);
+        let few = sample(&e, 100, 0.0);
+        assert_eq!(
+            few.no_call_reason(0.99),
+            Some(NoCallReason::TooLittleEvidence)
+        );
+        // While n ≪ κ the evidence is the plain ratio's; for large n it saturates.
+        let plain = ev(0.005, 0.00005);
+        let (a, b) = (sample(&e, 200, 0.005), sample(&plain, 200, 0.005));
+        assert!(
+            (a.log_lr() - b.log_lr()).abs() < 0.05 * b.log_lr().abs(),
+            "{} {}",
+            a.log_lr(),
+            b.log_lr()
+        );
+        let huge = sample(&e, 10_000_000, 0.005).log_lr();
+        let plain_huge = sample(&plain, 10_000_000, 0.005).log_lr();
+        assert!(huge < plain_huge / 10.0, "{huge} vs {plain_huge}");
     }
 
     #[test]

@@ -77,7 +77,8 @@ impl AlignmentReference {
         let mut builder = sam::Header::builder().set_header(header);
         for (name, seq) in &chroms {
             let len = NonZero::new(seq.len()).context("an empty chromosome")?;
-            builder = builder.add_reference_sequence(name.as_str(), Map::<ReferenceSequence>::new(len));
+            builder =
+                builder.add_reference_sequence(name.as_str(), Map::<ReferenceSequence>::new(len));
         }
         Ok(Self {
             records,
@@ -115,8 +116,12 @@ pub fn write_sorted(
     w.try_finish()?;
     drop(w);
     match bam::fs::index(&bam_path)? {
-        bam::Index::Bai(index) => bam::bai::fs::write(bam_path.with_added_extension("bai"), &index)?,
-        bam::Index::Csi(index) => noodles_csi::fs::write(bam_path.with_added_extension("csi"), &index)?,
+        bam::Index::Bai(index) => {
+            bam::bai::fs::write(bam_path.with_added_extension("bai"), &index)?
+        }
+        bam::Index::Csi(index) => {
+            noodles_csi::fs::write(bam_path.with_added_extension("csi"), &index)?
+        }
     }
 
     let cram_path: PathBuf = stem.with_added_extension("cram");

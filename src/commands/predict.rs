@@ -166,7 +166,14 @@ fn summarize(
         log_lr: o.evidence.as_ref().map(EvidenceCall::log_lr),
         posterior_male: o.evidence.as_ref().map(EvidenceCall::posterior_male),
         min_confidence,
+        max_confidence: o.evidence.as_ref().map(|e| e.max_confidence),
         call,
+        no_call_reason: match &o.evidence {
+            Some(e) => e.no_call_reason(min_confidence).map(|r| r.as_str()),
+            None => {
+                (call == crate::call::Call::NoCall).then_some("no calibrated threshold or group")
+            }
+        },
         stopped_early: o.stopped_early,
         seconds: start.elapsed().as_secs_f64(),
         model_seconds: scorer.timings.model,
@@ -208,6 +215,9 @@ fn log_summary(s: &PredictSummary, chunks_per_group: usize) {
         100.0 * s.model_seconds / s.seconds.max(1e-9),
         100.0 * s.tokenize_seconds / s.seconds.max(1e-9),
     );
+    if let Some(reason) = s.no_call_reason {
+        tracing::info!("{}: no-call: {reason}", s.sample);
+    }
     let i = &s.input;
     if i.skipped.total() > 0 || i.unmapped > 0 || i.order == "random" {
         let k = &i.skipped;

@@ -253,6 +253,16 @@ pub fn calibrate(
             ),
             None => {}
         }
+        if let Some(o) = evidence.as_ref().and_then(|e| e.overdispersion.as_ref()) {
+            tracing::info!(
+                "{species}: hit-rate spread between validation genomes: ρ {:.3e} over {} male, {:.3e} over {} female genomes; a typical sample reaches at most {:.6} at any depth",
+                o.rho_male,
+                o.genomes_male,
+                o.rho_female,
+                o.genomes_female,
+                evidence.as_ref().map_or(1.0, |e| e.max_confidence())
+            );
+        }
         if let Some(e) = evidence.as_ref().filter(|e| !e.bins.is_empty()) {
             let bins: Vec<String> = e
                 .bins
@@ -277,24 +287,43 @@ pub fn calibrate(
     Ok(result)
 }
 
-/// The Y detector from one species' validation pools (chunks of male vs female genomes).
+/// The Y detector from one species' validation pools (chunks of male vs female genomes), with
+/// the spread of its hit rate between the genomes.
 fn fit_evidence(set: &[Resampled]) -> Option<YEvidence> {
     let mut male = Vec::new();
     let mut female = Vec::new();
+    let (mut male_genomes, mut female_genomes) = (Vec::new(), Vec::new());
     for g in set {
-        for p in &g.pool {
-            match g.sex {
-                Sex::Male => male.extend(
-                    p.chunk_logits
-                        .iter()
-                        .copied()
-                        .zip(p.chunk_y.iter().copied()),
-                ),
-                Sex::Female => female.extend(p.chunk_logits.iter().copied()),
+        let logits: Vec<f32> = g
+            .pool
+            .iter()
+            .flat_map(|p| p.chunk_logits.iter().copied())
+            .collect();
+        match g.sex {
+            Sex::Male => {
+                for p in &g.pool {
+                    male.extend(
+                        p.chunk_logits
+                            .iter()
+                            .copied()
+                            .zip(p.chunk_y.iter().copied()),
+                    );
+                }
+                male_genomes.push(logits);
+            }
+            Sex::Female => {
+                female.extend(logits.iter().copied());
+                female_genomes.push(logits);
             }
         }
     }
-    super::fit::fit_detector(&male, &female)
+    let mut e = super::fit::fit_detector(&male, &female)?;
+    e.overdispersion = Some(super::fit::overdispersion(
+        e.logit_threshold,
+        &male_genomes,
+        &female_genomes,
+    ));
+    Some(e)
 }
 
 /// Likelihood-ratio calls for `repeats` resamples of K groups (with replacement) from `pool`.

@@ -2,10 +2,53 @@
 //! hit threshold and the graded bins that [`crate::call::lr`] reads (its module text says how the
 //! bins are chosen and why).
 
-use crate::call::lr::{kl, rate, LogitBin, YEvidence};
+use crate::call::lr::{kl, rate, LogitBin, Overdispersion, YEvidence};
 
 /// Each bin of graded evidence holds at least this many female validation chunks.
 pub const MIN_FEMALE_PER_BIN: usize = 10;
+
+/// The least spread assumed between individuals: a coefficient of variation of the hit rate of
+/// 10%, whatever a handful of validation genomes show (they cannot show how the genomes a model is
+/// used on differ from them).
+pub const MIN_RATE_CV: f64 = 0.1;
+
+/// How much the hit rate (logit above `threshold`) varies between genomes of each sex: ρ by the
+/// method of moments for a beta-binomial (Kleinman's estimator, the binomial part of the variance
+/// removed), at least the floor of [`MIN_RATE_CV`]. `male` and `female` hold each validation
+/// genome's chunk logits.
+pub fn overdispersion(threshold: f32, male: &[Vec<f32>], female: &[Vec<f32>]) -> Overdispersion {
+    let rho = |genomes: &[Vec<f32>]| {
+        let counts: Vec<(f64, f64)> = genomes
+            .iter()
+            .filter(|g| !g.is_empty())
+            .map(|g| {
+                let hits = g.iter().filter(|&&l| l > threshold).count();
+                (hits as f64, g.len() as f64)
+            })
+            .collect();
+        let total: f64 = counts.iter().map(|c| c.1).sum();
+        let p = (counts.iter().map(|c| c.0).sum::<f64>() + 0.5) / (total + 1.0);
+        let floor = MIN_RATE_CV * MIN_RATE_CV * p / (1.0 - p);
+        let j = counts.len() as f64;
+        if j < 2.0 {
+            return floor;
+        }
+        let s = counts
+            .iter()
+            .map(|&(h, n)| n * (h / n - p).powi(2))
+            .sum::<f64>()
+            / (j - 1.0);
+        let n0 = (total - counts.iter().map(|c| c.1 * c.1).sum::<f64>() / total) / (j - 1.0);
+        let moments = (s / (p * (1.0 - p)) - 1.0) / (n0 - 1.0);
+        moments.clamp(floor, 0.5)
+    };
+    Overdispersion {
+        rho_male: rho(male),
+        rho_female: rho(female),
+        genomes_male: male.len() as u64,
+        genomes_female: female.len() as u64,
+    }
+}
 
 /// Chooses the hit threshold on validation chunk logits and measures the rates.
 ///
@@ -59,6 +102,7 @@ pub fn fit_detector(male: &[(f32, bool)], female: &[f32]) -> Option<YEvidence> {
             0.0
         },
         bins: graded_bins(&m, &f, t),
+        overdispersion: None,
     })
 }
 
@@ -143,6 +187,27 @@ fn graded_bins(m: &[f32], f: &[f32], t: f32) -> Vec<LogitBin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overdispersion_by_moments_with_a_floor() {
+        // Three genomes of 100,000 chunks each with the same rate 1%: binomial spread only, so ρ
+        // is the floor: CV² · p / (1 − p).
+        let genome = |hits: usize| {
+            let mut g = vec![0.0f32; 100_000];
+            g[..hits].iter_mut().for_each(|l| *l = 1.0);
+            g
+        };
+        let same = vec![genome(1000), genome(1000), genome(1000)];
+        let o = overdispersion(0.5, &same, &same);
+        let p = 3000.5 / 300_001.0;
+        let floor = MIN_RATE_CV * MIN_RATE_CV * p / (1.0 - p);
+        assert!((o.rho_male - floor).abs() < 1e-12, "{o:?}");
+        // Rates 0.5%, 1%, 1.5%: sd 0.5% between genomes, ρ ≈ 0.005² / (0.01 · 0.99) ≈ 0.0025.
+        let spread = vec![genome(500), genome(1000), genome(1500)];
+        let o = overdispersion(0.5, &spread, &same);
+        assert!((o.rho_male - 0.0025).abs() < 0.0002, "{o:?}");
+        assert_eq!((o.genomes_male, o.genomes_female), (3, 3));
+    }
 
     /// `n` logits spread evenly over [−4, 4), ascending.
     fn spread(n: usize) -> Vec<f32> {
@@ -232,6 +297,7 @@ mod tests {
             y_chunk_share: 1000.0 / 101_000.0,
             sensitivity: 1.0,
             bins,
+            overdispersion: None,
         };
         let w = e.weights();
         let (below, hit) = (w.log_lr(female[100_000 - 7]), w.log_lr(10.0));

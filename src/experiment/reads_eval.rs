@@ -268,8 +268,9 @@ fn y_share_of(g: &Genome) -> f64 {
     y / total
 }
 
-/// `lr` as `predict` calls it (graded when calibrated so) and, with graded evidence, the
-/// single-threshold rule (`lr-hits`) on the same subsets: `repeats` subsets of `n` reads per genome.
+/// `lr` as `predict` calls it (graded when calibrated so) and, on the same subsets, with graded
+/// evidence the single-threshold rule (`lr-hits`) and with overdispersion the plain ratio without
+/// it (`lr-plain`): `repeats` subsets of `n` reads per genome.
 fn lr_tallies(
     set: &[ScoredReads],
     cal: Option<&Calibration>,
@@ -283,8 +284,13 @@ fn lr_tallies(
         bins: Vec::new(),
         ..ev.clone()
     };
+    let plain = YEvidence {
+        overdispersion: None,
+        ..ev.clone()
+    };
     let variants = std::iter::once(("lr", ev.clone()))
-        .chain((!ev.bins.is_empty()).then_some(("lr-hits", single)));
+        .chain((!ev.bins.is_empty()).then_some(("lr-hits", single)))
+        .chain(ev.overdispersion.is_some().then_some(("lr-plain", plain)));
     variants
         .map(|(rule, ev)| {
             let mut rng = StdRng::seed_from_u64(opts.seed ^ n);

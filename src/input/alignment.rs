@@ -149,19 +149,7 @@ impl AlignmentInput {
         };
         let (header, mut reader) = match format {
             Format::Sam { gzip } => {
-                let inner: Box<dyn BufRead + Send> = if gzip {
-                    Box::new(BufReader::with_capacity(
-                        BUF_SIZE,
-                        MultiGzDecoder::new(buffered),
-                    ))
-                } else {
-                    Box::new(buffered)
-                };
-                let mut r = sam::io::Reader::new(inner);
-                let h = r
-                    .read_header()
-                    .map_err(|e| bad(format!("bad SAM header: {e}")))?;
-                (h, Reader::Sam(r))
+                open_sam(buffered, gzip).map_err(|e| bad(format!("bad SAM header: {e}")))?
             }
             Format::Bam => {
                 let mut r = bam::io::Reader::new(buffered);
@@ -170,34 +158,7 @@ impl AlignmentInput {
                     .map_err(|e| bad(format!("bad BAM header: {}", bgzf_problem(&e))))?;
                 (h, Reader::Bam(r))
             }
-            Format::Cram => {
-                let (repo, names) = reference_repository(&name, opts.reference.as_deref())?;
-                let mut r = cram::io::reader::Builder::default()
-                    .set_reference_sequence_repository(repo)
-                    .build_from_reader(buffered);
-                let h = r
-                    .read_header()
-                    .map_err(|e| bad(format!("bad CRAM header: {e}")))?;
-                if opts.reference.is_none() && !h.reference_sequences().is_empty() {
-                    return Err(bad(
-                        "CRAM needs the reference it was written against to decode its reads: \
-                         pass --reference FASTA (with its .fai beside it, or one is built)"
-                            .into(),
-                    ));
-                }
-                // noodles-cram stops the program on a reference sequence it cannot find.
-                if let Some(missing) = h
-                    .reference_sequences()
-                    .keys()
-                    .find(|n| opts.reference.is_some() && !names.contains(&n.to_vec()))
-                {
-                    return Err(bad(format!(
-                        "--reference has no sequence '{missing}', which the CRAM header lists: \
-                         pass the reference the CRAM was written against"
-                    )));
-                }
-                (h, Reader::Cram(Box::new(r)))
-            }
+            Format::Cram => open_cram(buffered, &name, opts)?,
         };
         if opts.early_stop && is_coordinate_sorted(&header) {
             let s = shuffle::open(source, &name, format, &header, opts)?;
@@ -252,7 +213,10 @@ fn stream_bam(
             Ok(_) => {}
             Err(err) => return Err(e.broken(&err)),
         }
-        e.check_reference(rec.reference_sequence_id(), header.reference_sequences().len())?;
+        e.check_reference(
+            rec.reference_sequence_id(),
+            header.reference_sequences().len(),
+        )?;
         let name = rec.name().map(|n| n.to_vec());
         let seq = rec.sequence();
         let kept = e.take(name.as_deref(), rec.flags().bits(), |buf| {
@@ -280,7 +244,10 @@ fn stream_sam(
             Err(err) => return Err(e.broken(&err)),
         }
         if check {
-            e.check_reference(rec.reference_sequence_id(header), header.reference_sequences().len())?;
+            e.check_reference(
+                rec.reference_sequence_id(header),
+                header.reference_sequences().len(),
+            )?;
         }
         let flags = rec.flags().map_err(|err| e.broken(&err))?.bits();
         let seq = rec.sequence();
@@ -290,6 +257,61 @@ fn stream_sam(
             return Ok(());
         }
     }
+}
+
+fn open_sam(buffered: Buffered, gzip: bool) -> io::Result<(sam::Header, Reader)> {
+    let inner: Box<dyn BufRead + Send> = if gzip {
+        Box::new(BufReader::with_capacity(
+            BUF_SIZE,
+            MultiGzDecoder::new(buffered),
+        ))
+    } else {
+        Box::new(buffered)
+    };
+    let mut r = sam::io::Reader::new(inner);
+    let h = r.read_header()?;
+    Ok((h, Reader::Sam(r)))
+}
+
+/// A CRAM with its reference: refused without one, or when the reference lacks a sequence the
+/// header lists (noodles-cram stops the program on a reference sequence it cannot find).
+fn open_cram(
+    buffered: Buffered,
+    name: &str,
+    opts: &InputOptions,
+) -> Result<(sam::Header, Reader), InputError> {
+    let bad = |what: String| InputError::Format {
+        source_name: name.to_string(),
+        what,
+    };
+    let (repo, names) = reference_repository(name, opts.reference.as_deref())?;
+    let mut r = cram::io::reader::Builder::default()
+        .set_reference_sequence_repository(repo)
+        .build_from_reader(buffered);
+    let h = r
+        .read_header()
+        .map_err(|e| bad(format!("bad CRAM header: {e}")))?;
+    if h.reference_sequences().is_empty() {
+        return Ok((h, Reader::Cram(Box::new(r))));
+    }
+    if opts.reference.is_none() {
+        return Err(bad(
+            "CRAM needs the reference it was written against to decode its reads: pass \
+             --reference FASTA (with its .fai beside it, or one is built)"
+                .into(),
+        ));
+    }
+    if let Some(missing) = h
+        .reference_sequences()
+        .keys()
+        .find(|n| !names.contains(&n.to_vec()))
+    {
+        return Err(bad(format!(
+            "--reference has no sequence '{missing}', which the CRAM header lists: pass the \
+             reference the CRAM was written against"
+        )));
+    }
+    Ok((h, Reader::Cram(Box::new(r))))
 }
 
 /// A used record, as the random order holds it until its turn.
@@ -349,7 +371,10 @@ impl Emitter {
         if let Err(at) = clean_bases(&self.raw, &mut self.clean) {
             return Err(InputError::Alignment {
                 source_name: self.name.clone(),
-                record: name.chars().map(|c| if c.is_control() { '?' } else { c }).collect(),
+                record: name
+                    .chars()
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect(),
                 record_no: self.record_no,
                 what: format!(
                     "invalid base {} at position {} of SEQ (expected IUPAC nucleotide codes)",
@@ -378,7 +403,10 @@ impl Emitter {
 
     /// Sends the record `take` prepared; `false` when the sink asks to stop.
     pub fn send_taken(&mut self, sink: &mut impl RecordSink) -> bool {
-        let (name, bases) = (std::mem::take(&mut self.taken_name), std::mem::take(&mut self.clean));
+        let (name, bases) = (
+            std::mem::take(&mut self.taken_name),
+            std::mem::take(&mut self.clean),
+        );
         let go = self.send(&name, &bases, self.taken_unmapped, sink);
         (self.taken_name, self.clean) = (name, bases);
         go
@@ -427,11 +455,7 @@ impl Emitter {
     pub fn broken(&self, err: &io::Error) -> InputError {
         InputError::Format {
             source_name: self.name.clone(),
-            what: format!(
-                "record {}: {}",
-                self.record_no + 1,
-                bgzf_problem(err)
-            ),
+            what: format!("record {}: {}", self.record_no + 1, bgzf_problem(err)),
         }
     }
 }
@@ -439,7 +463,9 @@ impl Emitter {
 /// Says what a noodles read error means for a user: truncated or corrupt BGZF, or the message.
 pub(super) fn bgzf_problem(err: &io::Error) -> String {
     match err.kind() {
-        io::ErrorKind::UnexpectedEof => "truncated data (the file ends inside a record or a BGZF block)".into(),
+        io::ErrorKind::UnexpectedEof => {
+            "truncated data (the file ends inside a record or a BGZF block)".into()
+        }
         _ => format!("cannot read: {err}"),
     }
 }

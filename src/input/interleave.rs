@@ -20,7 +20,10 @@ enum Piece {
 const AHEAD: usize = 64;
 
 /// Streams `inputs` into `sink`, one record from each in turn, until all end or `sink` stops.
-pub(super) fn stream(inputs: Vec<Input>, sink: &mut impl RecordSink) -> Result<InputStats, InputError> {
+pub(super) fn stream(
+    inputs: Vec<Input>,
+    sink: &mut impl RecordSink,
+) -> Result<InputStats, InputError> {
     let mut lanes = Vec::with_capacity(inputs.len());
     for input in inputs {
         let (tx, rx) = bounded(AHEAD);

@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 
 use flate2::bufread::MultiGzDecoder;
 
-pub use self::alignment::{ReadFilter, Skipped};
 use self::alignment::AlignmentInput;
+pub use self::alignment::{ReadFilter, Skipped};
 use self::text::TextInput;
 use crate::error::InputError;
 
@@ -66,8 +66,8 @@ impl Source {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "sample".into());
                 for ext in [
-                    ".gz", ".bgz", ".fastq", ".fq", ".fasta", ".fa", ".fna", ".fas", ".bam", ".cram",
-                    ".sam",
+                    ".gz", ".bgz", ".fastq", ".fq", ".fasta", ".fa", ".fna", ".fas", ".bam",
+                    ".cram", ".sam",
                 ] {
                     if let Some(stem) = name.strip_suffix(ext) {
                         if !stem.is_empty() {
@@ -283,7 +283,11 @@ impl Input {
             });
         }
         let gzip = head.starts_with(&[0x1f, 0x8b]);
-        let inner = if gzip { gunzip_prefix(head) } else { head.to_vec() };
+        let inner = if gzip {
+            gunzip_prefix(head)
+        } else {
+            head.to_vec()
+        };
         if inner.starts_with(b"BAM") && !inner.starts_with(b"BAM\x01") {
             return Err(InputError::Format {
                 source_name: name,
@@ -315,7 +319,6 @@ impl Input {
         }
     }
 }
-
 
 /// The first bytes of gzip data, decompressed (as many as the head holds, up to 512).
 fn gunzip_prefix(head: &[u8]) -> Vec<u8> {
@@ -389,7 +392,10 @@ r5\t4\t*\t0\t0\t*\t*\t0\t0\tGGGN\tIIII\n";
         assert_eq!(stats.skipped.duplicate, 1);
         assert_eq!(stats.unmapped, 1);
         // A header alone is an empty input; a headerless SAM is still SAM.
-        assert!(read(b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:10\n").unwrap().0.is_empty());
+        assert!(read(b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:10\n")
+            .unwrap()
+            .0
+            .is_empty());
         let (recs, _) = read(b"r1\t0\tchr1\t5\t60\t4M\t*\t0\t0\tACGT\tIIII\n").unwrap();
         assert_eq!(recs[0].seq, b"ACGT");
     }
@@ -407,7 +413,13 @@ r5\t4\t*\t0\t0\t*\t*\t0\t0\tGGGN\tIIII\n";
         let e = e.to_string();
         assert!(e.contains("SO:coordinate") && e.contains("stdin"), "{e}");
         assert!(!e.contains('\n'), "one line: {e}");
-        assert!(Input::sniff(&Source::Stdin, "stdin".into(), Box::new(sam), &InputOptions::default()).is_ok());
+        assert!(Input::sniff(
+            &Source::Stdin,
+            "stdin".into(),
+            Box::new(sam),
+            &InputOptions::default()
+        )
+        .is_ok());
     }
 
     #[test]
@@ -429,7 +441,10 @@ r5\t4\t*\t0\t0\t*\t*\t0\t0\tGGGN\tIIII\n";
             Input::from_reader("a".into(), Box::new(a)).unwrap(),
             Input::from_reader("bad".into(), Box::new(bad)).unwrap(),
         ]);
-        let e = many.stream(&mut RecordCollector::default()).unwrap_err().to_string();
+        let e = many
+            .stream(&mut RecordCollector::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("bad: record 'x'"), "{e}");
     }
 }

@@ -34,7 +34,6 @@ pub struct TextInput {
     lines: Arc<AtomicU64>,
 }
 
-
 /// Counts the newlines consumed through it, so errors can name lines.
 struct LineCounter<R> {
     inner: R,

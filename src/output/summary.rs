@@ -30,8 +30,13 @@ pub struct PredictSummary {
     pub log_lr: Option<f64>,
     pub posterior_male: Option<f64>,
     pub min_confidence: f64,
+    /// The best posterior a typical sample can reach at any depth with this detector (lr rule
+    /// with overdispersion; 1 without).
+    pub max_confidence: Option<f64>,
     #[serde(serialize_with = "call_str")]
     pub call: Call,
+    /// Why the call is `no-call`, when it is.
+    pub no_call_reason: Option<&'static str>,
     pub stopped_early: bool,
     pub seconds: f64,
     /// Time in the model's forward passes.

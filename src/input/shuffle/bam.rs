@@ -69,12 +69,13 @@ impl BamWindows {
                 header.reference_sequences().len()
             )));
         }
-        let reader = File::open(path)
-            .map(bam::io::Reader::new)
-            .map_err(|err| InputError::Open {
-                source_name: name.to_string(),
-                err,
-            })?;
+        let reader =
+            File::open(path)
+                .map(bam::io::Reader::new)
+                .map_err(|err| InputError::Open {
+                    source_name: name.to_string(),
+                    err,
+                })?;
         let (windows, weights) = plan(&index, header);
         let w = Self {
             name: name.to_string(),
@@ -118,7 +119,12 @@ impl BamWindows {
         let (mut taken, mut scanned, mut done) = (0, 0u64, false);
         let mut rec = bam::Record::default();
         while taken < BITE && scanned < SCAN_LIMIT {
-            if self.reader.read_record(&mut rec).map_err(|err| broken(e, err))? == 0 {
+            if self
+                .reader
+                .read_record(&mut rec)
+                .map_err(|err| broken(e, err))?
+                == 0
+            {
                 done = true;
                 break;
             }
@@ -146,13 +152,19 @@ impl BamWindows {
             scanned += 1;
             let name = rec.name().map(|n| n.to_vec());
             let seq = rec.sequence();
-            if e.take(name.as_deref(), rec.flags().bits(), |b| b.extend(seq.iter()))? {
+            if e.take(name.as_deref(), rec.flags().bits(), |b| {
+                b.extend(seq.iter())
+            })? {
                 pool.push(e.held());
                 taken += 1;
             }
         }
         self.windows[w].cursor = Some(self.reader.get_ref().virtual_position());
-        Ok(if done { 0 } else { weight.saturating_sub(scanned).max(1) })
+        Ok(if done {
+            0
+        } else {
+            weight.saturating_sub(scanned).max(1)
+        })
     }
 
     /// Where a window's reads begin: the first chunk the index gives for it, but not before the
@@ -163,15 +175,18 @@ impl BamWindows {
         let r = win.reference?;
         let start = Position::new(win.start as usize + 1)?;
         let end = Position::new(win.end as usize)?;
-        let chunks = self
-            .index
-            .query(r, Interval::from(start..=end))
-            .ok()?;
+        let chunks = self.index.query(r, Interval::from(start..=end)).ok()?;
         let first = chunks.iter().map(|c| c.start()).min()?;
         let (min_shift, depth) = (self.index.min_shift(), self.index.depth());
         let reaching = match &self.index {
-            bam::Index::Bai(i) => i.reference_sequences().get(r).map(|rs| rs.min_offset(min_shift, depth, start)),
-            bam::Index::Csi(i) => i.reference_sequences().get(r).map(|rs| rs.min_offset(min_shift, depth, start)),
+            bam::Index::Bai(i) => i
+                .reference_sequences()
+                .get(r)
+                .map(|rs| rs.min_offset(min_shift, depth, start)),
+            bam::Index::Csi(i) => i
+                .reference_sequences()
+                .get(r)
+                .map(|rs| rs.min_offset(min_shift, depth, start)),
         };
         Some(reaching.map_or(first, |m| first.max(m)))
     }
@@ -205,7 +220,11 @@ fn plan(index: &bam::Index, header: &sam::Header) -> (Vec<Window>, Vec<u64>) {
                 end: ((w as u64 + 1) * WINDOW_BP).min(len),
                 cursor: None,
             });
-            weights.push(if *b > 0.0 { reads.round().max(1.0) as u64 } else { 0 });
+            weights.push(if *b > 0.0 {
+                reads.round().max(1.0) as u64
+            } else {
+                0
+            });
         }
     }
     if let Some(unplaced) = index.unplaced_unmapped_record_count().filter(|&c| c > 0) {

@@ -55,10 +55,13 @@ impl CramSlices {
         opts: &InputOptions,
     ) -> Result<(Self, Vec<u64>), InputError> {
         let bad = |what: String| index_problem(name, index_path, &what);
-        let crai = cram::crai::fs::read(index_path)
-            .map_err(|e| bad(format!("not a CRAM index ({e})")))?;
+        let crai =
+            cram::crai::fs::read(index_path).map_err(|e| bad(format!("not a CRAM index ({e})")))?;
         let refs = header.reference_sequences().len();
-        if crai.iter().any(|r| r.reference_sequence_id().is_some_and(|id| id >= refs)) {
+        if crai
+            .iter()
+            .any(|r| r.reference_sequence_id().is_some_and(|id| id >= refs))
+        {
             return Err(bad(format!(
                 "names reference sequences the CRAM header (with {refs}) does not have: it \
                  belongs to another file"
@@ -177,7 +180,13 @@ impl CramSlices {
             .nth(i)
             .ok_or(std::io::ErrorKind::InvalidData)??;
         let (core, external) = slice.decode_blocks()?;
-        let records = slice.records(self.repo.clone(), &self.header, &compression, &core, &external)?;
+        let records = slice.records(
+            self.repo.clone(),
+            &self.header,
+            &compression,
+            &core,
+            &external,
+        )?;
         let mut reads = Vec::with_capacity(records.len());
         for rec in &records {
             let flags = rec.flags()?.bits();

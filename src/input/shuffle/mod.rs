@@ -107,7 +107,10 @@ pub(super) fn open(
     };
     let Some(index) = index_path(path, opts.index.as_deref(), ext) else {
         return Err(refuse(
-            &format!("has no index (.{} beside it, or --index)", ext.join(" or .")),
+            &format!(
+                "has no index (.{} beside it, or --index)",
+                ext.join(" or .")
+            ),
             "index it (`samtools index FILE`) and genosift reads it in random order",
         ));
     };
@@ -172,7 +175,9 @@ impl Shuffled {
     ) -> Result<(), InputError> {
         loop {
             while !self.pool.full() && self.weights.total() > 0 {
-                let w = self.weights.find(self.rng.random_range(0..self.weights.total()));
+                let w = self
+                    .weights
+                    .find(self.rng.random_range(0..self.weights.total()));
                 let weight = self.weights.get(w);
                 let left = match &mut self.windows {
                     Windows::Bam(b) => b.bite(w, weight, e, &mut self.pool)?,
