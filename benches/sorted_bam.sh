@@ -89,17 +89,21 @@ flat() {
   male=$(awk -F'\t' '$4=="test" && $2=="human" && $3=="male" {print $1; exit}' "$work/sim/samples.tsv")
   local one="$work/sim/reads/$male.sorted.bam"
   local copies10="$work/x10.bam"
-  [ -f "$copies10" ] || { samtools merge -@2 -f -o "$copies10" $(for _ in $(seq 10); do echo "$one"; done); }
+  local ten=()
+  for _ in $(seq 10); do ten+=("$one"); done
+  [ -f "$copies10" ] || samtools merge -@2 -f -o "$copies10" "${ten[@]}"
   for target in 100 2000; do
     local big="$work/male.$target.bam"
     if [ ! -f "$big.bai" ]; then
       local per10 n
       per10=$(stat -c %s "$copies10")
       n=$(( (target * 1000000 + per10 - 1) / per10 ))
-      samtools merge -@2 -f -o "$big" $(for _ in $(seq "$n"); do echo "$copies10"; done)
+      local many=()
+      for _ in $(seq "$n"); do many+=("$copies10"); done
+      samtools merge -@2 -f -o "$big" "${many[@]}"
       samtools index "$big"
     fi
-    local size reads t0 t1 rss bytes
+    local size reads secs rss bytes
     size=$(stat -c %s "$big")
     reads=$(samtools idxstats "$big" | awk '{s += $3 + $4} END {print s}')
     /usr/bin/time -f '%e %M' -o "$work/time" "$g" predict -q -m "$model" --species human \

@@ -47,7 +47,7 @@ fn call(rows: &[Vec<String>]) -> &str {
 /// A BAM as SAM text (header included), written with noodles.
 fn bam_to_sam(path: &Path) -> Vec<u8> {
     use noodles_sam::alignment::io::Write as _;
-    let mut reader = noodles_bam::io::reader::Builder::default()
+    let mut reader = noodles_bam::io::reader::Builder
         .build_from_path(path)
         .unwrap();
     let header = reader.read_header().unwrap();
