@@ -85,6 +85,7 @@ impl GroupMsg {
 }
 
 /// What the reader thread reports at the end.
+#[derive(Default)]
 struct ReaderEnd {
     stats: InputStats,
     chunks: u64,
@@ -125,8 +126,14 @@ pub fn run(
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
     progress.finish();
-    let reader_end = reader_end?;
     let confident = consumed?;
+    // After an early stop, a problem the reader met beyond the last group used (it runs a few
+    // batches ahead) did not touch the result, and whether it got there depends on timing.
+    let stopped = confident || opts.max_groups.is_some_and(|m| books.groups.n_groups >= m);
+    let reader_end = match reader_end {
+        Err(_) if stopped => ReaderEnd::default(),
+        r => r?,
+    };
     Ok(books.outcome(confident, opts.max_groups, n as u64, reader_end))
 }
 
@@ -152,10 +159,12 @@ impl Books {
         self.chunks_scored += logits.len() as u64;
     }
 
+    /// The call is settled: confident, or a detector that cannot reach `min_confidence` at any
+    /// depth (more reads cannot change its no-call).
     fn confident(&self, min_confidence: f64) -> bool {
-        self.evidence
-            .as_ref()
-            .is_some_and(|e| e.decide(min_confidence) != Call::NoCall)
+        self.evidence.as_ref().is_some_and(|e| {
+            e.decide(min_confidence) != Call::NoCall || e.max_confidence < min_confidence
+        })
     }
 
     fn outcome(self, confident: bool, max_groups: Option<u64>, n: u64, r: ReaderEnd) -> Outcome {

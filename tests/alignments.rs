@@ -306,3 +306,37 @@ fn several_inputs_make_one_call() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("--index"), "{err}");
 }
+
+/// Read to the end in random order (reading may stop early, but nothing stops it), a sorted BAM
+/// or CRAM gives every read exactly once: the same multiset of records as in file order,
+/// unplaced unmapped reads included.
+#[test]
+fn random_order_read_to_the_end_uses_every_read_once() {
+    use genosift::input::{read_records_with, InputOptions, Source};
+    let dir = cohort();
+    let reference = dir.join("genomes/human.reference.fa");
+    for ext in ["bam", "cram"] {
+        let path = Source::Path(dir.join(format!("reads/human_M22.sorted.{ext}")));
+        let read = |early_stop: bool| {
+            let opts = InputOptions {
+                reference: Some(reference.clone()),
+                early_stop,
+                seed: 3,
+                ..InputOptions::default()
+            };
+            let mut recs: Vec<(String, Vec<u8>)> = read_records_with(&path, &opts)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.name, r.seq))
+                .collect();
+            let order: Vec<String> = recs.iter().map(|r| r.0.clone()).collect();
+            recs.sort();
+            (recs, order)
+        };
+        let (in_file, file_order) = read(false);
+        let (shuffled, random_order) = read(true);
+        assert_eq!(in_file.len(), 3000, "{ext}");
+        assert_eq!(in_file, shuffled, "{ext}: the same reads");
+        assert_ne!(file_order, random_order, "{ext}: in another order");
+    }
+}

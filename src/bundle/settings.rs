@@ -70,6 +70,20 @@ impl Settings {
                 calibration: BTreeMap::new(),
             }
         };
+        let bad_spread = settings.calibration.iter().find(|(_, c)| {
+            c.evidence
+                .as_ref()
+                .and_then(|e| e.overdispersion.as_ref())
+                .is_some_and(|o| !o.is_valid())
+        });
+        if let Some((species, _)) = bad_spread {
+            return Err(ModelError::Config {
+                path,
+                msg: format!(
+                    "calibration of {species}: overdispersion rho_male and rho_female must be in (0, 1)"
+                ),
+            });
+        }
         if settings.chunks == 0 || settings.chunk_len <= crate::chunk::SEPARATOR_LEN {
             return Err(ModelError::Config {
                 path,

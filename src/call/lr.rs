@@ -87,7 +87,7 @@ pub struct YEvidence {
 
 /// The spread of the hit rate between the validation genomes of each sex: the intra-genome
 /// correlation ρ of a beta-binomial (an individual's rate varies around the sex's mean `p` with
-/// variance ρ·p·(1 − p)).
+/// variance ρ·p·(1 − p)). Each ρ is in (0, 1); `genosift.json` is refused otherwise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overdispersion {
     pub rho_male: f64,
@@ -170,6 +170,15 @@ pub fn kl(p: f64, q: f64) -> f64 {
     p * (p / q).ln() + (1.0 - p) * ((1.0 - p) / (1.0 - q)).ln()
 }
 
+impl Overdispersion {
+    /// Both ρ in (0, 1).
+    pub fn is_valid(&self) -> bool {
+        [self.rho_male, self.rho_female]
+            .iter()
+            .all(|r| r.is_finite() && *r > 0.0 && *r < 1.0)
+    }
+}
+
 impl YEvidence {
     /// The per-chunk log likelihood ratios, looked up by logit: the graded bins, or the single
     /// threshold as one bin.
@@ -190,7 +199,8 @@ impl YEvidence {
         log_lr.push(((1.0 - pm) / (1.0 - pf)).ln());
         let with_below = |rates: Vec<f64>, sum: f64| [rates, vec![1.0 - sum]].concat();
         let kappa = |rho: f64| 1.0 / rho - 1.0;
-        let (kappa_male, kappa_female) = match &self.overdispersion {
+        let (kappa_male, kappa_female) = match self.overdispersion.as_ref().filter(|o| o.is_valid())
+        {
             Some(o) => (kappa(o.rho_male), kappa(o.rho_female)),
             None => (f64::INFINITY, f64::INFINITY),
         };

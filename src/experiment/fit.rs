@@ -40,13 +40,16 @@ pub fn overdispersion(threshold: f32, male: &[Vec<f32>], female: &[Vec<f32>]) ->
             / (j - 1.0);
         let n0 = (total - counts.iter().map(|c| c.1 * c.1).sum::<f64>() / total) / (j - 1.0);
         let moments = (s / (p * (1.0 - p)) - 1.0) / (n0 - 1.0);
+        if n0 <= 1.0 || !moments.is_finite() {
+            return floor;
+        }
         moments.clamp(floor, 0.5)
     };
     Overdispersion {
         rho_male: rho(male),
         rho_female: rho(female),
-        genomes_male: male.len() as u64,
-        genomes_female: female.len() as u64,
+        genomes_male: male.iter().filter(|g| !g.is_empty()).count() as u64,
+        genomes_female: female.iter().filter(|g| !g.is_empty()).count() as u64,
     }
 }
 

@@ -8,6 +8,7 @@ use noodles_bam as bam;
 use noodles_bgzf as bgzf;
 use noodles_core::{region::Interval, Position};
 use noodles_csi::binning_index::index::reference_sequence::bin::Chunk;
+use noodles_csi::binning_index::ReferenceSequence as _;
 use noodles_csi::{self as csi, BinningIndex};
 use noodles_sam as sam;
 
@@ -140,6 +141,9 @@ impl BamWindows {
                 Some(r) => match (reference, start) {
                     (Some(id), Some(s)) if id == r && s < win.start => continue,
                     (Some(id), Some(s)) if id == r && s < win.end => {}
+                    // No position on a placed reference: sorted first, read with window 0.
+                    (Some(id), None) if id == r && win.start == 0 => {}
+                    (Some(id), None) if id == r => continue,
                     (Some(id), _) if id < r => continue,
                     _ => {
                         done = true;
@@ -204,10 +208,11 @@ fn plan(index: &bam::Index, header: &sam::Header) -> (Vec<Window>, Vec<u64>) {
             bam::Index::Bai(i) => window_bytes(i.reference_sequences().get(r), min_shift, depth, n),
             bam::Index::Csi(i) => window_bytes(i.reference_sequences().get(r), min_shift, depth, n),
         };
-        let records = BinningIndex::reference_sequences(index)
-            .nth(r)
-            .and_then(|rs| rs.metadata())
-            .map(|m| m.mapped_record_count() + m.unmapped_record_count());
+        let metadata = match index {
+            bam::Index::Bai(i) => i.reference_sequences().get(r).and_then(|rs| rs.metadata()),
+            bam::Index::Csi(i) => i.reference_sequences().get(r).and_then(|rs| rs.metadata()),
+        };
+        let records = metadata.map(|m| m.mapped_record_count() + m.unmapped_record_count());
         let total_bytes: f64 = bytes.iter().sum();
         for (w, b) in bytes.iter().enumerate() {
             let reads = match records {
@@ -232,6 +237,7 @@ fn plan(index: &bam::Index, header: &sam::Header) -> (Vec<Window>, Vec<u64>) {
             reference: None,
             start: 0,
             end: u64::MAX,
+            // No placed reads: the unplaced ones start after the header (set in `open`).
             cursor: index.last_first_record_start_position(),
         });
         weights.push(unplaced);

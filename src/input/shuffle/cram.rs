@@ -1,4 +1,5 @@
-//! A sorted CRAM's windows: its slices, as the CRAI lists them, weighed by their bytes. A slice is
+//! A sorted CRAM's windows: its slices, as the CRAI lists them, weighed by their records (each
+//! container header's record count, shared among its slices by their bytes). A slice is
 //! decoded whole when first drawn; its used reads, shuffled, wait in a cache of [`CACHED`] slices
 //! and each visit takes [`BITE`] of them. A slice pushed out of the cache is decoded again when it
 //! is drawn next, its reads shuffled the same way, those already taken skipped.
@@ -22,8 +23,9 @@ use crate::input::InputOptions;
 
 /// Reads taken from a slice per visit.
 const BITE: usize = 32;
-/// Decoded slices kept.
+/// Decoded slices kept, and the bases they may hold (long-read slices are large).
 const CACHED: usize = 32;
+const CACHED_BP: usize = 1 << 28;
 
 /// One slice: where it is, its bytes, and how many of its reads were taken.
 struct Slice {
@@ -40,8 +42,9 @@ pub struct CramSlices {
     header: sam::Header,
     repo: fasta::Repository,
     slices: Vec<Slice>,
-    /// Decoded slices' reads not yet taken, oldest first.
+    /// Decoded slices' reads not yet taken, oldest first, and their bases.
     cache: VecDeque<(usize, Vec<Held>)>,
+    cached_bp: usize,
     seed: u64,
 }
 
@@ -71,6 +74,24 @@ impl CramSlices {
         for r in &crai {
             by_slice.insert((r.offset(), r.landmark()), r.slice_length().max(1));
         }
+        let mut reader = File::open(path).map_err(|err| InputError::Open {
+            source_name: name.to_string(),
+            err,
+        })?;
+        // Records per container, from its header; its slices share them by their bytes.
+        let mut container_bytes: BTreeMap<u64, u64> = BTreeMap::new();
+        for (&(offset, _), &bytes) in &by_slice {
+            *container_bytes.entry(offset).or_default() += bytes;
+        }
+        let mut records = BTreeMap::new();
+        for &offset in container_bytes.keys() {
+            let n = container_records(&mut reader, offset).map_err(|e| {
+                bad(format!(
+                    "cannot read the container it places at byte {offset} ({e})"
+                ))
+            })?;
+            records.insert(offset, n);
+        }
         let (slices, weights) = by_slice
             .into_iter()
             .map(|((offset, landmark), bytes)| {
@@ -80,14 +101,12 @@ impl CramSlices {
                     taken: 0,
                     decoded: false,
                 };
-                (s, bytes)
+                let share =
+                    records[&offset] as f64 * bytes as f64 / container_bytes[&offset] as f64;
+                (s, share.round().max(1.0) as u64)
             })
             .unzip();
         let (repo, _) = reference_repository(name, opts.reference.as_deref())?;
-        let reader = File::open(path).map_err(|err| InputError::Open {
-            source_name: name.to_string(),
-            err,
-        })?;
         let s = Self {
             name: name.to_string(),
             reader,
@@ -95,6 +114,7 @@ impl CramSlices {
             repo,
             slices,
             cache: VecDeque::new(),
+            cached_bp: 0,
             seed: opts.seed,
         };
         Ok((s, weights))
@@ -112,9 +132,13 @@ impl CramSlices {
             Some(at) => at,
             None => {
                 let reads = self.decode(w, e)?;
+                self.cached_bp += bases(&reads);
                 self.cache.push_back((w, reads));
-                if self.cache.len() > CACHED {
-                    self.cache.pop_front();
+                while self.cache.len() > 1
+                    && (self.cache.len() > CACHED || self.cached_bp > CACHED_BP)
+                {
+                    let (_, old) = self.cache.pop_front().expect("a cached slice");
+                    self.cached_bp -= bases(&old);
                 }
                 self.cache.len() - 1
             }
@@ -123,6 +147,7 @@ impl CramSlices {
         let before = reads.len();
         let n = BITE.min(before);
         for r in reads.drain(before - n..) {
+            self.cached_bp -= r.bases.len();
             pool.push(r);
         }
         self.slices[w].taken += n;
@@ -208,5 +233,66 @@ impl CramSlices {
                  belong to this CRAM? re-index it with `samtools index FILE`)"
             ),
         }
+    }
+}
+
+fn bases(reads: &[Held]) -> usize {
+    reads.iter().map(|r| r.bases.len()).sum()
+}
+
+/// The record count in the header of the CRAM 3 container at `offset`: after its length (int32),
+/// the ITF8 reference id, start, span, then the record count.
+fn container_records(file: &mut File, offset: u64) -> std::io::Result<u64> {
+    use std::io::Read;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut head = [0u8; 4 + 4 * 5];
+    let n = file.read(&mut head)?;
+    let mut at = 4;
+    let mut value = 0;
+    for _ in 0..4 {
+        (value, at) = itf8(&head[..n], at).ok_or(std::io::ErrorKind::UnexpectedEof)?;
+    }
+    Ok(u64::from(value))
+}
+
+/// One ITF8 integer of `buf` at `at`: the value and where the next one starts.
+fn itf8(buf: &[u8], at: usize) -> Option<(u32, usize)> {
+    let b0 = u32::from(*buf.get(at)?);
+    let extra = (b0 as u8).leading_ones() as usize;
+    let bytes = buf.get(at + 1..at + 1 + extra.min(4))?;
+    let mut v = match extra {
+        0 => b0,
+        1..=3 => b0 & (0xff >> (extra + 1)),
+        _ => b0 & 0x0f,
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        v = if extra >= 4 && i == 3 {
+            (v << 4) | u32::from(b & 0x0f)
+        } else {
+            (v << 8) | u32::from(b)
+        };
+    }
+    Some((v, at + 1 + extra.min(4)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn itf8_lengths() {
+        assert_eq!(itf8(&[0x7f], 0), Some((127, 1)));
+        assert_eq!(itf8(&[0x80, 0xff], 0), Some((255, 2)));
+        assert_eq!(itf8(&[0xc0, 0x40, 0x00], 0), Some((0x4000, 3)));
+        assert_eq!(itf8(&[0xe0, 0x20, 0x00, 0x00], 0), Some((0x20_0000, 4)));
+        assert_eq!(
+            itf8(&[0xf0, 0x12, 0x34, 0x56, 0x07], 0),
+            Some((0x0123_4567, 5))
+        );
+        assert_eq!(
+            itf8(&[0xff, 0xff, 0xff, 0xff, 0x0f], 0),
+            Some((u32::MAX, 5))
+        );
+        assert_eq!(itf8(&[0x80], 0), None);
     }
 }

@@ -1,18 +1,17 @@
-//! A coordinate-sorted BAM or CRAM read in a seeded random order through its index, so that
-//! reading can stop early (`--stop-when-confident`, `--max-groups`) on a uniform sample of its
-//! reads.
+//! A coordinate-sorted BAM or CRAM read in a seeded random order through its index, so that reading
+//! can stop early (`--stop-when-confident`, `--max-groups`) on a uniform sample of its reads.
 //!
-//! The file is cut into windows, each read belonging to one (so a read is used at most once):
-//! for a BAM, stretches of [`bam::WINDOW_BP`] of each reference by the read's start, plus the
-//! unplaced unmapped reads at the end of the file; for a CRAM, its slices, as the CRAI lists them.
-//! A window's share of the reads is estimated from the index (for a BAM, the index's exact record
+//! The file is cut into windows, each read belonging to one (so a read is used at most once): for a
+//! BAM, stretches of [`bam::WINDOW_BP`] of each reference by the read's start, plus the unplaced
+//! unmapped reads at the end of the file; for a CRAM, its slices, as the CRAI lists them. A
+//! window's share of the reads is estimated from the index (for a BAM, the index's exact record
 //! count per reference spread over the reference's windows in proportion to the bytes its bins
-//! point at; for a CRAM, the slice's bytes). Each step draws a window with probability
-//! proportional to its remaining reads and takes its next reads (a BAM: one seek, one or two BGZF
-//! blocks; a CRAM: the slice, decoded once and kept while there is room). Bites go into a pool of
-//! up to [`POOL_READS`] reads, out of which reads are handed on in random order, so that the reads
-//! packed into one chunk come from different places, as they do from a sequencer. A seed gives the
-//! same order on every run.
+//! point at; for a CRAM, each container's record count shared among its slices by their bytes).
+//! Each step draws a window with probability proportional to its remaining reads and takes its next
+//! reads (a BAM: one seek, one or two BGZF blocks; a CRAM: the slice, decoded once and kept while
+//! there is room). Bites go into a pool of up to [`POOL_READS`] reads, out of which reads are
+//! handed on in random order, so that the reads packed into one chunk come from different places,
+//! as they do from a sequencer. A seed gives the same order on every run.
 //!
 //! A sorted file that cannot be read this way (no index, stdin, SAM) is refused when reading may
 //! stop early: its first reads would all be chr1's.
@@ -96,7 +95,7 @@ pub(super) fn open(
     };
     let ext = match format {
         Format::Bam => ["bai", "csi"],
-        Format::Cram => ["crai", "crai"],
+        Format::Cram => ["crai", ""],
         Format::Sam { .. } => {
             return Err(refuse(
                 "SAM is read in file order only",
@@ -161,7 +160,11 @@ fn index_path(file: &Path, given: Option<&Path>, exts: [&str; 2]) -> Option<Path
     if let Some(p) = given {
         return Some(p.to_path_buf());
     }
-    let mut candidates: Vec<PathBuf> = exts.iter().map(|e| file.with_added_extension(e)).collect();
+    let mut candidates: Vec<PathBuf> = exts
+        .iter()
+        .filter(|e| !e.is_empty())
+        .map(|e| file.with_added_extension(e))
+        .collect();
     candidates.push(file.with_extension(exts[0]));
     candidates.into_iter().find(|p| p.exists())
 }
