@@ -1,13 +1,16 @@
-//! A sorted BAM's windows: stretches of [`WINDOW_BP`] of each reference (a read belongs to the one
-//! holding its start) and the unplaced unmapped reads; weights from its BAI or CSI.
+//! A sorted BAM's windows: stretches of the file, each holding one reference's reads from about
+//! [`WINDOW_BP`] of it — from the first read that reaches the stretch's start (the index's linear
+//! offset) to the next window's — and the unplaced unmapped reads at the end. They partition the
+//! file, so every read belongs to one window; weights from the BAI's or CSI's record counts per
+//! reference, spread over its windows by their bytes.
 
 use std::fs::File;
+use std::io::BufRead;
 use std::path::Path;
 
 use noodles_bam as bam;
 use noodles_bgzf as bgzf;
-use noodles_core::{region::Interval, Position};
-use noodles_csi::binning_index::index::reference_sequence::bin::Chunk;
+use noodles_core::Position;
 use noodles_csi::binning_index::ReferenceSequence as _;
 use noodles_csi::{self as csi, BinningIndex};
 use noodles_sam as sam;
@@ -25,21 +28,19 @@ const INFLATION: f64 = 3.0;
 /// Records scanned per visit at most (a window of filtered records must not stall a bite).
 const SCAN_LIMIT: u64 = 64 * BITE as u64;
 
-/// One window of one reference (or the unplaced reads).
+/// One window: a stretch of the file.
 struct Window {
     /// `None`: the unplaced unmapped reads.
     reference: Option<usize>,
-    start: u64,
-    end: u64,
-    /// Where to read on; `None` before the first visit.
-    cursor: Option<bgzf::VirtualPosition>,
+    /// Where to read on, and where the window ends (`None`: the end of the file).
+    cursor: bgzf::VirtualPosition,
+    end: Option<bgzf::VirtualPosition>,
 }
 
 /// A sorted BAM, open for seeking, and its windows.
 pub struct BamWindows {
     name: String,
     reader: bam::io::Reader<bgzf::io::Reader<File>>,
-    index: bam::Index,
     windows: Vec<Window>,
     /// References in the header.
     references: usize,
@@ -70,18 +71,21 @@ impl BamWindows {
                 header.reference_sequences().len()
             )));
         }
-        let reader =
+        let mut reader =
             File::open(path)
                 .map(bam::io::Reader::new)
                 .map_err(|err| InputError::Open {
                     source_name: name.to_string(),
                     err,
                 })?;
-        let (windows, weights) = plan(&index, header);
+        reader
+            .read_header()
+            .map_err(|e| bad(format!("cannot read the BAM header again: {e}")))?;
+        let first_record = reader.get_ref().virtual_position();
+        let (windows, weights) = plan(&index, header, first_record).map_err(&bad)?;
         let w = Self {
             name: name.to_string(),
             reader,
-            index,
             windows,
             references: header.reference_sequences().len(),
         };
@@ -96,13 +100,6 @@ impl BamWindows {
         e: &mut Emitter,
         pool: &mut Pool,
     ) -> Result<u64, InputError> {
-        let cursor = match self.windows[w].cursor {
-            Some(c) => c,
-            None => match self.first_chunk(w) {
-                Some(c) => c,
-                None => return Ok(0),
-            },
-        };
         let broken = |e: &Emitter, err: std::io::Error| InputError::Format {
             source_name: self.name.clone(),
             what: format!(
@@ -112,14 +109,27 @@ impl BamWindows {
                 bgzf_problem(&err)
             ),
         };
+        let (reference, cursor, end) = {
+            let win = &self.windows[w];
+            (win.reference, win.cursor, win.end)
+        };
         self.reader
             .get_mut()
             .seek(cursor)
             .map_err(|err| broken(e, err))?;
-        let win = &self.windows[w];
         let (mut taken, mut scanned, mut done) = (0, 0u64, false);
         let mut rec = bam::Record::default();
         while taken < BITE && scanned < SCAN_LIMIT {
+            // Load the next block when this one is used up, so that the position compares with
+            // an index offset written either way (end of a block, or start of the next).
+            self.reader
+                .get_mut()
+                .fill_buf()
+                .map_err(|err| broken(e, err))?;
+            if end.is_some_and(|end| self.reader.get_ref().virtual_position() >= end) {
+                done = true;
+                break;
+            }
             if self
                 .reader
                 .read_record(&mut rec)
@@ -130,28 +140,16 @@ impl BamWindows {
                 break;
             }
             e.check_reference(rec.reference_sequence_id(), self.references)?;
-            let reference = rec.reference_sequence_id().transpose().ok().flatten();
-            let start = rec
-                .alignment_start()
-                .transpose()
-                .ok()
-                .flatten()
-                .map(|p| p.get() as u64 - 1);
-            match win.reference {
-                Some(r) => match (reference, start) {
-                    (Some(id), Some(s)) if id == r && s < win.start => continue,
-                    (Some(id), Some(s)) if id == r && s < win.end => {}
-                    // No position on a placed reference: sorted first, read with window 0.
-                    (Some(id), None) if id == r && win.start == 0 => {}
-                    (Some(id), None) if id == r => continue,
-                    (Some(id), _) if id < r => continue,
-                    _ => {
-                        done = true;
-                        break;
-                    }
-                },
-                None if reference.is_some() => continue,
-                None => {}
+            let id = rec.reference_sequence_id().transpose().ok().flatten();
+            match reference {
+                // Inside a reference's stretch every read is its own; past it, the window ends.
+                Some(r) if id != Some(r) => {
+                    done = true;
+                    break;
+                }
+                // The unplaced window starts at the last placed bin: skip what is placed.
+                None if id.is_some() => continue,
+                _ => {}
             }
             scanned += 1;
             let name = rec.name().map(|n| n.to_vec());
@@ -163,69 +161,55 @@ impl BamWindows {
                 taken += 1;
             }
         }
-        self.windows[w].cursor = Some(self.reader.get_ref().virtual_position());
+        self.windows[w].cursor = self.reader.get_ref().virtual_position();
         Ok(if done {
             0
         } else {
             weight.saturating_sub(scanned).max(1)
         })
     }
-
-    /// Where a window's reads begin: the first chunk the index gives for it, but not before the
-    /// first read that reaches the window's start (the linear index): chunks of large bins can
-    /// start far before it.
-    fn first_chunk(&self, w: usize) -> Option<bgzf::VirtualPosition> {
-        let win = &self.windows[w];
-        let r = win.reference?;
-        let start = Position::new(win.start as usize + 1)?;
-        let end = Position::new(win.end as usize)?;
-        let chunks = self.index.query(r, Interval::from(start..=end)).ok()?;
-        let first = chunks.iter().map(|c| c.start()).min()?;
-        let (min_shift, depth) = (self.index.min_shift(), self.index.depth());
-        let reaching = match &self.index {
-            bam::Index::Bai(i) => i
-                .reference_sequences()
-                .get(r)
-                .map(|rs| rs.min_offset(min_shift, depth, start)),
-            bam::Index::Csi(i) => i
-                .reference_sequences()
-                .get(r)
-                .map(|rs| rs.min_offset(min_shift, depth, start)),
-        };
-        Some(reaching.map_or(first, |m| first.max(m)))
-    }
 }
 
-/// The windows and their estimated reads, from the index alone.
-fn plan(index: &bam::Index, header: &sam::Header) -> (Vec<Window>, Vec<u64>) {
+/// The windows and their estimated reads, from the index alone; `first_record` is where the
+/// unplaced reads start when no read is placed.
+fn plan(
+    index: &bam::Index,
+    header: &sam::Header,
+    first_record: bgzf::VirtualPosition,
+) -> Result<(Vec<Window>, Vec<u64>), String> {
     let (min_shift, depth) = (index.min_shift(), index.depth());
     let mut windows = Vec::new();
     let mut weights = Vec::new();
+    // Where the placed reads end: the unplaced ones follow.
+    let mut placed_end: Option<bgzf::VirtualPosition> = None;
     for (r, (_, rs)) in header.reference_sequences().iter().enumerate() {
-        let len = rs.length().get() as u64;
-        let n = len.div_ceil(WINDOW_BP) as usize;
-        let bytes = match index {
-            bam::Index::Bai(i) => window_bytes(i.reference_sequences().get(r), min_shift, depth, n),
-            bam::Index::Csi(i) => window_bytes(i.reference_sequences().get(r), min_shift, depth, n),
+        let n = (rs.length().get() as u64).div_ceil(WINDOW_BP) as usize;
+        let spans = match index {
+            bam::Index::Bai(i) => stretches(i.reference_sequences().get(r), min_shift, depth, n),
+            bam::Index::Csi(i) => stretches(i.reference_sequences().get(r), min_shift, depth, n),
+        }
+        .map_err(|()| {
+            format!("has bins but no record counts for reference #{r} (an old indexer?)")
+        })?;
+        let Some((starts, end, records)) = spans else {
+            continue;
         };
-        let metadata = match index {
-            bam::Index::Bai(i) => i.reference_sequences().get(r).and_then(|rs| rs.metadata()),
-            bam::Index::Csi(i) => i.reference_sequences().get(r).and_then(|rs| rs.metadata()),
-        };
-        let records = metadata.map(|m| m.mapped_record_count() + m.unmapped_record_count());
-        let total_bytes: f64 = bytes.iter().sum();
-        for (w, b) in bytes.iter().enumerate() {
-            let reads = match records {
-                Some(c) if total_bytes > 0.0 => c as f64 * b / total_bytes,
-                _ => b / BYTES_PER_READ,
-            };
+        placed_end = placed_end.max(Some(end));
+        let ends: Vec<_> = starts.iter().skip(1).copied().chain([end]).collect();
+        let bytes: Vec<f64> = starts
+            .iter()
+            .zip(&ends)
+            .map(|(&s, &e)| span_bytes(s, e))
+            .collect();
+        let total: f64 = bytes.iter().sum();
+        for ((&start, &stop), &b) in starts.iter().zip(&ends).zip(&bytes) {
             windows.push(Window {
                 reference: Some(r),
-                start: w as u64 * WINDOW_BP,
-                end: ((w as u64 + 1) * WINDOW_BP).min(len),
-                cursor: None,
+                cursor: start,
+                end: Some(stop),
             });
-            weights.push(if *b > 0.0 {
+            let reads = records as f64 * b / total.max(1.0);
+            weights.push(if stop > start {
                 reads.round().max(1.0) as u64
             } else {
                 0
@@ -235,67 +219,57 @@ fn plan(index: &bam::Index, header: &sam::Header) -> (Vec<Window>, Vec<u64>) {
     if let Some(unplaced) = index.unplaced_unmapped_record_count().filter(|&c| c > 0) {
         windows.push(Window {
             reference: None,
-            start: 0,
-            end: u64::MAX,
-            // No placed reads: the unplaced ones start after the header (set in `open`).
-            cursor: index.last_first_record_start_position(),
+            cursor: placed_end
+                .or(index.last_first_record_start_position())
+                .unwrap_or(first_record),
+            end: None,
         });
         weights.push(unplaced);
     }
-    (windows, weights)
+    Ok((windows, weights))
 }
 
-/// Without the index's record counts, a read's share of the bytes.
-const BYTES_PER_READ: f64 = 300.0;
-
-/// Bytes each window's reads take, from the bins of one reference: a bin's chunks spread over
-/// the windows its span covers.
-fn window_bytes<I>(
+/// One reference's `n` window starts in the file (the linear offset of each window's first
+/// position, never going back), the end of its reads, and their count; `None` without reads,
+/// `Err` with bins but no record counts.
+#[allow(clippy::type_complexity)]
+fn stretches<I>(
     rs: Option<&csi::binning_index::index::ReferenceSequence<I>>,
     min_shift: u8,
     depth: u8,
     n: usize,
-) -> Vec<f64>
+) -> Result<Option<(Vec<bgzf::VirtualPosition>, bgzf::VirtualPosition, u64)>, ()>
 where
     I: csi::binning_index::index::reference_sequence::Index,
 {
-    let mut bytes = vec![0.0; n];
-    let Some(rs) = rs else { return bytes };
-    for (&id, bin) in rs.bins() {
-        let Some((start, span)) = bin_span(id, min_shift, depth) else {
-            continue;
+    let Some(rs) = rs else { return Ok(None) };
+    let Some(m) = rs.metadata() else {
+        return if rs.bins().is_empty() {
+            Ok(None)
+        } else {
+            Err(())
         };
-        let size: f64 = bin.chunks().iter().map(chunk_bytes).sum();
-        let first = (start / WINDOW_BP) as usize;
-        let last = ((start + span - 1) / WINDOW_BP) as usize;
-        if first >= n {
-            continue;
-        }
-        let last = last.min(n - 1);
-        let share = size / (last - first + 1) as f64;
-        for b in &mut bytes[first..=last] {
-            *b += share;
-        }
+    };
+    let records = m.mapped_record_count() + m.unmapped_record_count();
+    if records == 0 {
+        return Ok(None);
     }
-    bytes
+    let (first, end) = (m.start_position(), m.end_position());
+    let mut running = first;
+    let mut starts = Vec::with_capacity(n);
+    for w in 0..n {
+        let at = Position::new(w * WINDOW_BP as usize + 1).expect("a position above 0");
+        running = running.max(rs.min_offset(min_shift, depth, at)).min(end);
+        starts.push(running);
+    }
+    Ok(Some((starts, end, records)))
 }
 
-/// A bin's first position (0-based) and length.
-fn bin_span(id: usize, min_shift: u8, depth: u8) -> Option<(u64, u64)> {
-    let mut first = 0usize;
-    for level in 0..=depth as u32 {
-        let count = 1usize << (3 * level);
-        if id < first + count {
-            let span = 1u64 << (min_shift as u32 + 3 * (depth as u32 - level));
-            return Some(((id - first) as u64 * span, span));
-        }
-        first += count;
+/// Bytes between two positions of the file, uncompressed (estimated across blocks).
+fn span_bytes(s: bgzf::VirtualPosition, e: bgzf::VirtualPosition) -> f64 {
+    if e <= s {
+        return 0.0;
     }
-    None
-}
-
-fn chunk_bytes(c: &Chunk) -> f64 {
-    let (s, e) = (c.start(), c.end());
     let compressed = e.compressed().saturating_sub(s.compressed()) as f64;
     (compressed * INFLATION + e.uncompressed() as f64 - s.uncompressed() as f64).max(1.0)
 }
@@ -305,13 +279,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bai_bin_spans() {
-        // BAI: min_shift 14, depth 5; bin 0 spans 2^29, the first leaf is 4681.
-        assert_eq!(bin_span(0, 14, 5), Some((0, 1 << 29)));
-        assert_eq!(bin_span(1, 14, 5), Some((0, 1 << 26)));
-        assert_eq!(bin_span(4681, 14, 5), Some((0, 1 << 14)));
-        assert_eq!(bin_span(4682, 14, 5), Some((1 << 14, 1 << 14)));
-        assert_eq!(bin_span(37448, 14, 5), Some(((32768 - 1) << 14, 1 << 14)));
-        assert_eq!(bin_span(37449, 14, 5), None);
+    fn span_bytes_within_and_across_blocks() {
+        let vp = |c: u64, u: u16| bgzf::VirtualPosition::new(c, u).unwrap();
+        assert_eq!(span_bytes(vp(100, 10), vp(100, 110)), 100.0);
+        assert_eq!(span_bytes(vp(100, 10), vp(100, 10)), 0.0);
+        assert_eq!(span_bytes(vp(200, 0), vp(100, 10)), 0.0);
+        // Across blocks: compressed bytes inflated, the offsets inside the blocks taken off;
+        // never below one byte.
+        assert_eq!(
+            span_bytes(vp(100, 100), vp(300, 0)),
+            200.0 * INFLATION - 100.0
+        );
+        assert_eq!(span_bytes(vp(100, 60_000), vp(101, 0)), 1.0);
     }
 }

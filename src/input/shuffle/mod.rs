@@ -2,11 +2,11 @@
 //! can stop early (`--stop-when-confident`, `--max-groups`) on a uniform sample of its reads.
 //!
 //! The file is cut into windows, each read belonging to one (so a read is used at most once): for a
-//! BAM, stretches of [`bam::WINDOW_BP`] of each reference by the read's start, plus the unplaced
-//! unmapped reads at the end of the file; for a CRAM, its slices, as the CRAI lists them. A
-//! window's share of the reads is estimated from the index (for a BAM, the index's exact record
-//! count per reference spread over the reference's windows in proportion to the bytes its bins
-//! point at; for a CRAM, each container's record count shared among its slices by their bytes).
+//! BAM, stretches of the file holding about [`bam::WINDOW_BP`] of one reference each (from the
+//! index's linear offsets), plus the unplaced unmapped reads at the end; for a CRAM, its slices, as
+//! the CRAI lists them. A window's share of the reads is estimated from the index (for a BAM, the
+//! index's exact record count per reference spread over the reference's windows by their bytes;
+//! for a CRAM, each container's record count shared among its slices by their bytes).
 //! Each step draws a window with probability proportional to its remaining reads and takes its next
 //! reads (a BAM: one seek, one or two BGZF blocks; a CRAM: the slice, decoded once and kept while
 //! there is room). Bites go into a pool of up to [`POOL_READS`] reads, out of which reads are
