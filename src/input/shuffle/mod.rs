@@ -54,7 +54,7 @@ impl Pool {
 /// The windows of one file and how to take reads from them.
 enum Windows {
     Bam(bam::BamWindows),
-    Cram(cram::CramSlices),
+    Cram(Box<cram::CramSlices>),
 }
 
 /// The random-order reader.
@@ -129,7 +129,7 @@ pub(super) fn open(
         }
         _ => {
             let (w, weights) = cram::CramSlices::open(path, &index, header, name, opts)?;
-            (Windows::Cram(w), weights)
+            (Windows::Cram(Box::new(w)), weights)
         }
     };
     Ok(Shuffled {
