@@ -340,3 +340,52 @@ fn random_order_read_to_the_end_uses_every_read_once() {
         assert_ne!(file_order, random_order, "{ext}: in another order");
     }
 }
+
+/// A sorted BAM that holds only unplaced unmapped reads (as `samtools view -b x.bam '*'` writes
+/// it): read in random order from just after its header.
+#[test]
+fn a_sorted_bam_of_unplaced_reads_only_is_read_in_random_order() {
+    use noodles_sam::alignment::io::Write as _;
+    let mut reader = noodles_bam::io::reader::Builder
+        .build_from_path(demo(MALE))
+        .unwrap();
+    let header = reader.read_header().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bam = dir.path().join("unplaced.bam");
+    let mut writer = noodles_bam::io::Writer::new(std::fs::File::create(&bam).unwrap());
+    writer.write_alignment_header(&header).unwrap();
+    let mut n = 0;
+    for r in reader.records() {
+        let r = r.unwrap();
+        if r.reference_sequence_id().is_none() {
+            writer.write_alignment_record(&header, &r).unwrap();
+            n += 1;
+        }
+    }
+    writer.try_finish().unwrap();
+    drop(writer);
+    assert!(n > 0, "the demo male BAM has unplaced reads");
+    match noodles_bam::fs::index(&bam).unwrap() {
+        noodles_bam::Index::Bai(i) => {
+            noodles_bam::bai::fs::write(bam.with_added_extension("bai"), &i).unwrap()
+        }
+        noodles_bam::Index::Csi(_) => unreachable!("short references give a BAI"),
+    }
+    let s = dir.path().join("s.json");
+    let (code, rows, err) = predict(
+        &[
+            "--max-groups",
+            "1000",
+            "--summary-json",
+            s.to_str().unwrap(),
+        ],
+        &[&bam],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(rows[1][2], n.to_string(), "every unplaced read");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&s).unwrap()).unwrap();
+    assert_eq!(json["summary"]["input"]["order"], "random");
+    assert_eq!(json["summary"]["input"]["unmapped"], n);
+}
