@@ -19,27 +19,35 @@ use std::sync::Arc;
 /// N run joining two records inside a chunk (the tokenizer maps runs of ≥ 10 N to `-`).
 pub const SEPARATOR_LEN: usize = 10;
 
-/// The reverse complement of upper-case IUPAC sequence (`R`↔`Y`, `K`↔`M`, `B`↔`V`, `D`↔`H`; `N`,
-/// `S`, `W` and anything else map to themselves), as the other strand of a chunk reads.
+/// The complement of an upper-case IUPAC code (`R`↔`Y`, `K`↔`M`, `B`↔`V`, `D`↔`H`; `N`, `S`, `W`
+/// and anything else map to themselves).
+pub fn complement(b: u8) -> u8 {
+    match b {
+        b'A' => b'T',
+        b'T' => b'A',
+        b'C' => b'G',
+        b'G' => b'C',
+        b'R' => b'Y',
+        b'Y' => b'R',
+        b'K' => b'M',
+        b'M' => b'K',
+        b'B' => b'V',
+        b'V' => b'B',
+        b'D' => b'H',
+        b'H' => b'D',
+        other => other,
+    }
+}
+
+/// The reverse complement of upper-case IUPAC sequence, as the other strand of a chunk reads.
 pub fn reverse_complement(seq: &[u8]) -> Vec<u8> {
-    seq.iter()
-        .rev()
-        .map(|&b| match b {
-            b'A' => b'T',
-            b'T' => b'A',
-            b'C' => b'G',
-            b'G' => b'C',
-            b'R' => b'Y',
-            b'Y' => b'R',
-            b'K' => b'M',
-            b'M' => b'K',
-            b'B' => b'V',
-            b'V' => b'B',
-            b'D' => b'H',
-            b'H' => b'D',
-            other => other,
-        })
-        .collect()
+    seq.iter().rev().map(|&b| complement(b)).collect()
+}
+
+/// [`reverse_complement`] in place (a read stored on the other strand, turned back).
+pub fn reverse_complement_in_place(seq: &mut [u8]) {
+    seq.reverse();
+    seq.iter_mut().for_each(|b| *b = complement(*b));
 }
 
 /// One chunk: at most L bytes of sequence, with where it came from.
@@ -202,6 +210,16 @@ impl Chunker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reverse_complement_in_place_is_an_involution_on_iupac() {
+        let mut s = b"ACGTRYKMBVDHNSW".to_vec();
+        reverse_complement_in_place(&mut s);
+        assert_eq!(s, b"WSNDHBVKMRYACGT");
+        assert_eq!(reverse_complement(b"ACGTRYKMBVDHNSW"), s);
+        reverse_complement_in_place(&mut s);
+        assert_eq!(s, b"ACGTRYKMBVDHNSW");
+    }
 
     #[test]
     fn reverse_complement_of_iupac() {

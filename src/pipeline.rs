@@ -53,9 +53,8 @@ pub struct Outcome {
     pub n_chunks: u64,
     /// Chunks in a final partial group (0 after an early stop).
     pub dropped_chunks: u64,
-    /// Records longer than a chunk (cut into pieces), and all records the reader saw.
+    /// Records longer than a chunk (cut into pieces).
     pub long_records: u64,
-    pub records_read: u64,
     /// What the reader went through: skipped alignment records, unmapped reads used, the order
     /// (after an early stop, the reader may have run a few batches past the last group used).
     pub input: InputStats,
@@ -188,7 +187,6 @@ impl Books {
             n_chunks,
             dropped_chunks,
             long_records: r.long_records,
-            records_read: r.stats.records,
             input: r.stats,
         }
     }

@@ -304,25 +304,34 @@ fn demo_with_spread(rho: f64) -> tempfile::TempDir {
     dir
 }
 
+/// `predict` with `model` (human) on a demo read file: the calls row and the summary JSON.
+fn predict_with_summary(
+    model: &Path,
+    reads: &str,
+) -> (std::collections::HashMap<String, String>, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("s.json");
+    let out = genosift()
+        .args(["predict", "-q", "--species", "human", "-m"])
+        .arg(model)
+        .arg(demo(reads))
+        .arg("--summary-json")
+        .arg(&summary)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    (calls(&out), json)
+}
+
 #[test]
 fn a_detector_too_weak_for_any_depth_gives_no_calls_with_the_reason() {
     let model = demo_with_spread(0.2);
-    let summary = model.path().join("s.json");
     for reads in ["demo-male.fq.gz", "demo-female.fq.gz"] {
-        let out = genosift()
-            .args(["predict", "-q", "--species", "human", "-m"])
-            .arg(model.path())
-            .arg(demo(reads))
-            .arg("--summary-json")
-            .arg(&summary)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        assert_eq!(calls(&out)["call"], "no-call", "{reads}");
-        let s: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        let (row, s) = predict_with_summary(model.path(), reads);
+        assert_eq!(row["call"], "no-call", "{reads}");
         let reason = s["summary"]["no_call_reason"].as_str().unwrap();
         assert!(reason.contains("at any depth"), "{reads}: {reason}");
         assert!(
@@ -331,20 +340,8 @@ fn a_detector_too_weak_for_any_depth_gives_no_calls_with_the_reason() {
         );
     }
     // The bundled calibration (its fitted spread) still calls, and says nothing of a reason.
-    let out = genosift()
-        .args(["predict", "-q", "--species", "human", "-m"])
-        .arg(demo(""))
-        .arg(demo("demo-male.fq.gz"))
-        .arg("--summary-json")
-        .arg(&summary)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(calls(&out)["call"], "male");
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let (row, s) = predict_with_summary(&demo(""), "demo-male.fq.gz");
+    assert_eq!(row["call"], "male");
     assert!(s["summary"]["no_call_reason"].is_null());
     assert!(s["summary"]["max_confidence"].as_f64().unwrap() > 0.99);
 }

@@ -48,15 +48,8 @@ pub fn read_sheet(path: &Path, check_files: bool) -> Result<Vec<SampleRow>> {
     parse_sheet(&text, path, check_files)
 }
 
-pub fn parse_sheet(text: &str, path: &Path, check_files: bool) -> Result<Vec<SampleRow>> {
-    let base = path.parent().unwrap_or(Path::new("."));
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        bail!("{}: empty sample sheet", path.display());
-    };
+/// The positions of the required columns (sample, species, sex, split, fasta) and of `reads`.
+fn header_columns(header: &str, path: &Path) -> Result<([usize; 5], Option<usize>)> {
     let cols: Vec<&str> = header.split('\t').map(str::trim).collect();
     let find = |name: &str| cols.iter().position(|c| *c == name);
     let mut missing = Vec::new();
@@ -77,7 +70,20 @@ pub fn parse_sheet(text: &str, path: &Path, check_files: bool) -> Result<Vec<Sam
             missing.join(", ")
         );
     }
-    let reads_col = find("reads");
+    Ok((idx, find("reads")))
+}
+
+/// Parses sheet text (`path` names it in messages and anchors relative file names).
+pub fn parse_sheet(text: &str, path: &Path, check_files: bool) -> Result<Vec<SampleRow>> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        bail!("{}: empty sample sheet", path.display());
+    };
+    let (idx, reads_col) = header_columns(header, path)?;
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     let mut seen = std::collections::HashSet::new();

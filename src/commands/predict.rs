@@ -129,7 +129,7 @@ fn warn_long_records(bundle: &ModelBundle, o: &Outcome) {
              pieces; the model was trained and calibrated on {read_len}-bp reads, so its Y \
              evidence on them is not calibrated",
             o.long_records,
-            o.records_read,
+            o.input.records,
             bundle.settings.chunk_len
         );
     }

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::shuffle::{self, Shuffled};
 use super::{clean_bases, describe_byte, InputOptions, InputStats, RecordSink, Source, BUF_SIZE};
+use crate::chunk::reverse_complement_in_place;
 use crate::error::InputError;
 
 /// Which alignment format the first bytes showed.
@@ -217,11 +218,9 @@ fn stream_bam(
             rec.reference_sequence_id(),
             header.reference_sequences().len(),
         )?;
-        let name = rec.name().map(|n| n.to_vec());
+        let name = rec.name().map(|n| -> &[u8] { n.as_ref() });
         let seq = rec.sequence();
-        let kept = e.take(name.as_deref(), rec.flags().bits(), |buf| {
-            buf.extend(seq.iter())
-        })?;
+        let kept = e.take(name, rec.flags().bits(), |buf| buf.extend(seq.iter()))?;
         if kept && !e.send_taken(sink) {
             return Ok(());
         }
@@ -384,7 +383,7 @@ impl Emitter {
             });
         }
         if flags & REVERSE != 0 {
-            reverse_complement(&mut self.clean);
+            reverse_complement_in_place(&mut self.clean);
         }
         self.taken_name.clear();
         self.taken_name.push_str(&name);
@@ -470,28 +469,6 @@ pub(super) fn bgzf_problem(err: &io::Error) -> String {
     }
 }
 
-/// Complements IUPAC codes (upper case) and reverses, in place.
-pub fn reverse_complement(seq: &mut [u8]) {
-    seq.reverse();
-    for b in seq.iter_mut() {
-        *b = match *b {
-            b'A' => b'T',
-            b'T' => b'A',
-            b'C' => b'G',
-            b'G' => b'C',
-            b'R' => b'Y',
-            b'Y' => b'R',
-            b'K' => b'M',
-            b'M' => b'K',
-            b'B' => b'V',
-            b'V' => b'B',
-            b'D' => b'H',
-            b'H' => b'D',
-            other => other, // N, S, W
-        };
-    }
-}
-
 /// The header says `SO:coordinate`.
 pub fn is_coordinate_sorted(header: &sam::Header) -> bool {
     use sam::header::record::value::map::header::{sort_order::COORDINATE, tag::SORT_ORDER};
@@ -559,14 +536,5 @@ mod tests {
             both_mates: true,
         };
         assert!(both.keep(PAIRED | 0x80 | 0x400, &mut s));
-    }
-
-    #[test]
-    fn reverse_complement_is_an_involution_on_iupac() {
-        let mut s = b"ACGTRYKMBVDHNSW".to_vec();
-        reverse_complement(&mut s);
-        assert_eq!(s, b"WSNDHBVKMRYACGT");
-        reverse_complement(&mut s);
-        assert_eq!(s, b"ACGTRYKMBVDHNSW");
     }
 }

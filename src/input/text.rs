@@ -210,22 +210,10 @@ impl TextInput {
             }
             stats.records += 1;
             let rec_name = String::from_utf8_lossy(def.name()).into_owned();
-            let has_cr = |b: &[u8]| b.contains(&b'\r');
-            if has_cr(def.name()) || def.description().is_some_and(|d| has_cr(d)) {
+            if let Some((record, what)) = definition_problem(&def, &rec_name) {
                 return Err(InputError::Record {
                     source_name: name,
-                    record: rec_name.split('\r').next().unwrap_or("").to_string(),
-                    record_no: stats.records,
-                    line: def_line,
-                    what: "carriage return inside a line: CR-only (classic Mac) line ends are not \
-                           supported; convert them with tr '\\r' '\\n'"
-                        .into(),
-                });
-            }
-            if let Some(what) = name_problem(def.name(), "FASTA") {
-                return Err(InputError::Record {
-                    source_name: name,
-                    record: printable(&rec_name),
+                    record,
                     record_no: stats.records,
                     line: def_line,
                     what,
@@ -387,6 +375,24 @@ fn io_error_at(name: &str, gzip: bool, line: u64, err: io::Error) -> InputError 
             err,
         }
     }
+}
+
+/// What is wrong with a FASTA header line, if anything: a carriage return inside it (CR-only line
+/// ends), or a bad name; with the record as the message names it.
+fn definition_problem(
+    def: &noodles_fasta::record::Definition,
+    rec_name: &str,
+) -> Option<(String, String)> {
+    let has_cr = |b: &[u8]| b.contains(&b'\r');
+    if has_cr(def.name()) || def.description().is_some_and(|d| has_cr(d)) {
+        return Some((
+            rec_name.split('\r').next().unwrap_or("").to_string(),
+            "carriage return inside a line: CR-only (classic Mac) line ends are not supported; \
+             convert them with tr '\\r' '\\n'"
+                .into(),
+        ));
+    }
+    name_problem(def.name(), "FASTA").map(|what| (printable(rec_name), what))
 }
 
 /// What is wrong with a record name, if anything: empty, or holding a control character (a NUL

@@ -152,11 +152,9 @@ impl BamWindows {
                 _ => {}
             }
             scanned += 1;
-            let name = rec.name().map(|n| n.to_vec());
+            let name = rec.name().map(|n| -> &[u8] { n.as_ref() });
             let seq = rec.sequence();
-            if e.take(name.as_deref(), rec.flags().bits(), |b| {
-                b.extend(seq.iter())
-            })? {
+            if e.take(name, rec.flags().bits(), |b| b.extend(seq.iter()))? {
                 pool.push(e.held());
                 taken += 1;
             }
