@@ -203,40 +203,9 @@ pub fn load<B: Backend>(
         )?,
         layer_norm: l.layer_norm(&format!("{p}embeddings.LayerNorm"), h, eps)?,
     };
-    let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
-    for i in 0..cfg.num_hidden_layers {
-        let b = format!("{p}encoder.layer.{i}");
-        let pre = cfg.pre_layer_norm;
-        layers.push(Layer {
-            pre_attention_ln: if pre {
-                Some(l.layer_norm(&format!("{b}.pre_attention_ln"), h, eps)?)
-            } else {
-                None
-            },
-            query: l.linear(&format!("{b}.attention.self.query"), h, h)?,
-            key: l.linear(&format!("{b}.attention.self.key"), h, h)?,
-            value: l.linear(&format!("{b}.attention.self.value"), h, h)?,
-            attention_out: l.linear(&format!("{b}.attention.output.dense"), h, h)?,
-            attention_out_ln: if pre {
-                None
-            } else {
-                Some(l.layer_norm(&format!("{b}.attention.output.LayerNorm"), h, eps)?)
-            },
-            post_attention_ln: if pre {
-                Some(l.layer_norm(&format!("{b}.post_attention_ln"), h, eps)?)
-            } else {
-                None
-            },
-            intermediate: l.linear(&format!("{b}.intermediate.dense"), h, cfg.intermediate_size)?,
-            output: l.linear(&format!("{b}.output.dense"), cfg.intermediate_size, h)?,
-            output_ln: if pre {
-                None
-            } else {
-                Some(l.layer_norm(&format!("{b}.output.LayerNorm"), h, eps)?)
-            },
-            num_heads: cfg.num_attention_heads,
-        });
-    }
+    let layers = (0..cfg.num_hidden_layers)
+        .map(|i| load_layer(&mut l, cfg, i))
+        .collect::<Result<Vec<_>, _>>()?;
     let last_layer_ln = if cfg.final_layer_norm() {
         Some(l.layer_norm(&format!("{p}encoder.last_layer_ln"), h, eps)?)
     } else {
@@ -249,29 +218,7 @@ pub fn load<B: Backend>(
     };
 
     let head = if has_head(file) {
-        let q = cfg.num_query_vectors;
-        let e = cfg.head_layer_norm_eps;
-        let qv = l.take("query_vectors", &[q, h])?;
-        let query_vectors = Param::from_tensor(l.tensor(qv));
-        Some(ChunkHead {
-            query_vectors,
-            chunk_embedding_proj: l.linear("chunk_embedding_proj", h, h)?,
-            query_layer: l.linear("query_layer", h, h)?,
-            key_layer: l.linear("key_layer", h, h)?,
-            value_layer: l.linear("value_layer", h, h)?,
-            ln_q: l.layer_norm("ln_q", h, e)?,
-            ln_kv: l.layer_norm("ln_kv", h, e)?,
-            ln_mlp: l.layer_norm("ln_mlp", q * h, e)?,
-            dense1: l.linear("dense1", q * h, h)?,
-            dense2: l.linear("dense2", h, h / 2)?,
-            classifier: l.linear("classifier", h / 2, 1)?,
-            chunk_classifier: if l.has("chunk_classifier.weight") {
-                Some(l.linear("chunk_classifier", h, 1)?)
-            } else {
-                None
-            },
-            dropout: head_dropout(),
-        })
+        Some(load_head(&mut l, cfg)?)
     } else {
         None
     };
@@ -283,6 +230,74 @@ pub fn load<B: Backend>(
         .cloned()
         .collect();
     Ok(Loaded { bert, head, unused })
+}
+
+/// Encoder layer `i` (pre- or post-layer-norm, as the config says).
+fn load_layer<B: Backend>(
+    l: &mut Loader<B>,
+    cfg: &BertConfig,
+    i: usize,
+) -> Result<Layer<B>, ModelError> {
+    let (h, eps, p) = (cfg.hidden_size, cfg.layer_norm_eps, l.prefix.clone());
+    let b = format!("{p}encoder.layer.{i}");
+    let pre = cfg.pre_layer_norm;
+    Ok(Layer {
+        pre_attention_ln: if pre {
+            Some(l.layer_norm(&format!("{b}.pre_attention_ln"), h, eps)?)
+        } else {
+            None
+        },
+        query: l.linear(&format!("{b}.attention.self.query"), h, h)?,
+        key: l.linear(&format!("{b}.attention.self.key"), h, h)?,
+        value: l.linear(&format!("{b}.attention.self.value"), h, h)?,
+        attention_out: l.linear(&format!("{b}.attention.output.dense"), h, h)?,
+        attention_out_ln: if pre {
+            None
+        } else {
+            Some(l.layer_norm(&format!("{b}.attention.output.LayerNorm"), h, eps)?)
+        },
+        post_attention_ln: if pre {
+            Some(l.layer_norm(&format!("{b}.post_attention_ln"), h, eps)?)
+        } else {
+            None
+        },
+        intermediate: l.linear(&format!("{b}.intermediate.dense"), h, cfg.intermediate_size)?,
+        output: l.linear(&format!("{b}.output.dense"), cfg.intermediate_size, h)?,
+        output_ln: if pre {
+            None
+        } else {
+            Some(l.layer_norm(&format!("{b}.output.LayerNorm"), h, eps)?)
+        },
+        num_heads: cfg.num_attention_heads,
+    })
+}
+
+/// The paper's cross-attention head (and our chunk classifier, when the file has it).
+fn load_head<B: Backend>(l: &mut Loader<B>, cfg: &BertConfig) -> Result<ChunkHead<B>, ModelError> {
+    let h = cfg.hidden_size;
+    let q = cfg.num_query_vectors;
+    let e = cfg.head_layer_norm_eps;
+    let qv = l.take("query_vectors", &[q, h])?;
+    let query_vectors = Param::from_tensor(l.tensor(qv));
+    Ok(ChunkHead {
+        query_vectors,
+        chunk_embedding_proj: l.linear("chunk_embedding_proj", h, h)?,
+        query_layer: l.linear("query_layer", h, h)?,
+        key_layer: l.linear("key_layer", h, h)?,
+        value_layer: l.linear("value_layer", h, h)?,
+        ln_q: l.layer_norm("ln_q", h, e)?,
+        ln_kv: l.layer_norm("ln_kv", h, e)?,
+        ln_mlp: l.layer_norm("ln_mlp", q * h, e)?,
+        dense1: l.linear("dense1", q * h, h)?,
+        dense2: l.linear("dense2", h, h / 2)?,
+        classifier: l.linear("classifier", h / 2, 1)?,
+        chunk_classifier: if l.has("chunk_classifier.weight") {
+            Some(l.linear("chunk_classifier", h, 1)?)
+        } else {
+            None
+        },
+        dropout: head_dropout(),
+    })
 }
 
 /// The head's dropout (0.1 after each MLP layer, as the paper's code).
