@@ -412,7 +412,7 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// Evaluate on the test samples' reads files instead (sheet column `reads`): accuracy after
-    /// N1, N2, … random reads, by rule, next to an ideal Y-read detector.
+    /// N1, N2, … random reads, by rule, next to two ideal Y-read detectors (`ideal`, `ideal-unique`).
     #[arg(long, value_name = "N1,N2,…")]
     pub reads: Option<String>,
 }

@@ -3,6 +3,7 @@
 //! `simulate`, which writes a synthetic cohort.
 
 pub mod aligned;
+pub mod kmer;
 pub mod sampler;
 pub mod sheet;
 pub mod simulate;

@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::Rng;
 
+use super::kmer::{canonical_kmer, canonical_kmers, K};
 use super::sheet::{SampleRow, Sex, Split};
 use crate::chunk::SEPARATOR_LEN;
 use crate::input::{read_records, Source};
@@ -61,27 +62,6 @@ pub struct Genome {
     x_kmers: Option<HashSet<u64>>,
 }
 
-/// k-mer length of the X–Y shared-sequence test.
-const K: usize = 32;
-
-/// 2-bit code of a k-mer and of its reverse complement, the smaller of the two; `None` with a
-/// base other than ACGT.
-fn canonical_kmer(seq: &[u8]) -> Option<u64> {
-    let (mut fwd, mut rev) = (0u64, 0u64);
-    for (i, &b) in seq.iter().enumerate() {
-        let c = match b {
-            b'A' => 0,
-            b'C' => 1,
-            b'G' => 2,
-            b'T' => 3,
-            _ => return None,
-        };
-        fwd = (fwd << 2) | c;
-        rev |= (3 - c) << (2 * i);
-    }
-    Some(fwd.min(rev))
-}
-
 impl Genome {
     /// Loads a sheet row's FASTA file(s).
     pub fn load(row: &SampleRow) -> Result<Self> {
@@ -114,21 +94,38 @@ impl Genome {
                 row.line
             );
         }
+        Ok(Self::from_chroms(
+            &row.sample,
+            &row.species,
+            row.sex,
+            row.split,
+            chroms,
+        ))
+    }
+
+    /// A genome of these chromosomes (the X's k-mers indexed when it has a Y).
+    pub fn from_chroms(
+        sample: &str,
+        species: &str,
+        sex: Sex,
+        split: Split,
+        chroms: Vec<Chrom>,
+    ) -> Self {
         let x_kmers = chroms.iter().any(|c| c.kind == Kind::Y).then(|| {
             chroms
                 .iter()
                 .filter(|c| c.kind == Kind::X)
-                .flat_map(|c| c.seq.windows(K).filter_map(canonical_kmer))
+                .flat_map(|c| canonical_kmers(&c.seq).map(|(_, k)| k))
                 .collect()
         });
-        Ok(Self {
-            sample: row.sample.clone(),
-            species: row.species.clone(),
-            sex: row.sex,
-            split: row.split,
+        Self {
+            sample: sample.to_string(),
+            species: species.to_string(),
+            sex,
+            split,
             chroms,
             x_kmers,
-        })
+        }
     }
 
     /// Whether a piece of this genome's Y is male-specific: fewer than two of its first, middle
@@ -517,7 +514,6 @@ mod tests {
             "PAR, other strand"
         );
         assert!(g.y_specific(&y[1000..1150]), "Y-only");
-        assert_eq!(canonical_kmer(b"NACGTACGTACGTACGTACGTACGTACGTACG"), None);
     }
 
     #[test]

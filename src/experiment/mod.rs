@@ -3,6 +3,7 @@
 
 pub mod evaluate;
 pub mod fit;
+pub mod ideal;
 pub mod metrics;
 pub mod plot;
 pub mod reads_eval;

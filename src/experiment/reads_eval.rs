@@ -8,10 +8,12 @@
 //! - `lr`: the chunks' Y hits → likelihood ratio → male, female or no-call at `--min-confidence`;
 //! - `paper`: whole groups likewise, the fraction with P(female) > 0.5 against the calibrated
 //!   threshold for that many groups (no-call below the smallest calibrated K, as `predict`);
-//! - `ideal`: a detector that recognises every Y read and never mistakes another read for one:
-//!   a male is called once one of his N reads is from the Y (probability `1 − (1 − y)^N`, with
-//!   `y` the chrY share of the species' male test genomes, PAR included, which flatters the
-//!   ideal), a female is always right.
+//! - `ideal` and `ideal-unique`: detectors that never mistake another read for a Y read and
+//!   recognise every read from the male-specific Y (`ideal`), or only those that also carry a
+//!   k-mer found on no other chromosome of the cohort (`ideal-unique`; see [`super::ideal`]): a
+//!   male is called once one of his N reads is recognised (probability `1 − (1 − y)^N`, `y` the
+//!   share of such reads in the species' male test genomes), a female is always right. Neither
+//!   counts sequence that chrY shares with chrX (the pseudo-autosomal regions).
 //!
 //! Accuracy counts no-calls as not correct; 200 subsets per N by default. Asking for more reads
 //! than a genome's file holds is an error, not a silent cap.
@@ -25,6 +27,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::evaluate::{fmt_share, tally, Accuracy, Tally};
+use super::ideal::{self, IdealShares};
 use super::metrics::mean_sd;
 use crate::bundle::ModelBundle;
 use crate::call::calibration::Calibration;
@@ -32,8 +35,8 @@ use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::call::paper::SampleCall;
 use crate::call::Call;
 use crate::chunk::Chunker;
-use crate::cohort::sampler::{Genome, Kind};
-use crate::cohort::sheet::{read_sheet, Sex, Split};
+use crate::cohort::sampler::Genome;
+use crate::cohort::sheet::{read_sheet, SampleRow, Sex, Split};
 use crate::group::Grouper;
 use crate::input::{read_records, Source};
 use crate::output::Table;
@@ -83,8 +86,11 @@ struct ScoredReads {
     groups: Scored,
 }
 
-fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, Scored)> {
+/// Scored chunks and groups of a reads file, and its mean read length.
+fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, Scored, usize)> {
     let mut records = read_records(&Source::Path(path.to_path_buf()))?;
+    let bases: usize = records.iter().map(|r| r.seq.len()).sum();
+    let mean_len = bases / records.len().max(1);
     let mut rng = StdRng::seed_from_u64(seed);
     records.shuffle(&mut rng);
     let n = bundle.settings.chunks;
@@ -114,7 +120,7 @@ fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, 
             chunks.extend(reads.into_iter().zip(s.chunk_logits));
         }
     }
-    Ok((chunks, scored_groups))
+    Ok((chunks, scored_groups, mean_len))
 }
 
 /// Indices of a random subset of `items` whose read counts add up to at most `n`.
@@ -134,10 +140,10 @@ fn subset(items: &[(u64, f32)], n: u64, rng: &mut StdRng) -> Vec<usize> {
     out
 }
 
-/// The test samples' scored reads by species, and the Y share of each species' male genomes.
+/// The test samples' scored reads by species, and the ideals' shares of each species' male genomes.
 type ScoredTest = (
     BTreeMap<String, Vec<ScoredReads>>,
-    BTreeMap<String, Vec<f64>>,
+    BTreeMap<String, Vec<IdealShares>>,
 );
 
 /// The accuracy-vs-reads table for the `test` genomes of `sheet`.
@@ -153,7 +159,7 @@ pub fn evaluate_reads(
         }
         .into());
     }
-    let (by_species, y_share) = score_test_reads(bundle, sheet, opts)?;
+    let (by_species, shares) = score_test_reads(bundle, sheet, opts)?;
     let mut out = Vec::new();
     // The paper rule's subsets come from one stream across species and N.
     let mut rng = StdRng::seed_from_u64(opts.seed);
@@ -161,7 +167,13 @@ pub fn evaluate_reads(
         if let Some(g) = set.iter().find(|g| g.chunks.is_empty()) {
             bail!("{}: its reads file gave no chunk", g.sample);
         }
-        let y = y_share.get(species).map(|v| mean_sd(v).0);
+        let ideals = shares.get(species).map(|v| {
+            let mean = |f: fn(&IdealShares) -> f64| mean_sd(&v.iter().map(f).collect::<Vec<_>>()).0;
+            [
+                ("ideal", mean(|s| s.specific)),
+                ("ideal-unique", mean(|s| s.unique)),
+            ]
+        });
         let cal = bundle.settings.calibration.get(species);
         for &n in &opts.n_reads {
             let row = |rule: &str, accuracy: Accuracy| ReadsRow {
@@ -179,13 +191,13 @@ pub fn evaluate_reads(
                     paper_tally(set, cal, n, opts, &mut rng).into(),
                 ));
             }
-            if let Some(y) = y {
-                out.push(row("ideal", ideal(set, y, n)));
+            for (rule, y) in ideals.iter().flatten() {
+                out.push(row(rule, ideal(set, *y, n)));
             }
         }
-        if let Some(y) = y {
+        for (rule, y) in ideals.iter().flatten() {
             tracing::info!(
-                "{species}: ideal Y-read detector needs {:.0} reads for 0.99 (Y share {:.4}%)",
+                "{species}: {rule} Y-read detector needs {:.0} reads for 0.99 (share of male reads {:.4}%)",
                 (50f64).ln() / -(1.0 - y).ln(),
                 100.0 * y
             );
@@ -200,10 +212,8 @@ fn score_test_reads(
     sheet: &Path,
     opts: &ReadsEvalOptions,
 ) -> Result<ScoredTest> {
-    let rows: Vec<_> = read_sheet(sheet, true)?
-        .into_iter()
-        .filter(|r| r.split == Split::Test)
-        .collect();
+    let all = read_sheet(sheet, true)?;
+    let rows: Vec<_> = all.iter().filter(|r| r.split == Split::Test).collect();
     if rows.iter().all(|r| r.reads.is_none()) {
         bail!(
             "{}: no test sample has a reads file (column `reads`)",
@@ -212,18 +222,18 @@ fn score_test_reads(
     }
     let pool = crate::score::thread_pool(opts.threads)?;
     let mut by_species: BTreeMap<String, Vec<ScoredReads>> = BTreeMap::new();
-    let mut y_share: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut males: BTreeMap<String, Vec<(Genome, usize)>> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate() {
-        if row.sex == Sex::Male {
-            let share = y_share_of(&Genome::load(row)?);
-            y_share.entry(row.species.clone()).or_default().push(share);
-        }
         let Some(path) = &row.reads else {
             continue;
         };
         let t = std::time::Instant::now();
-        let (chunks, groups) =
+        let (chunks, groups, read_len) =
             pool.install(|| score_reads(bundle, path, opts.seed ^ ((i as u64 + 1) * 0x9e37_79b9)))?;
+        if row.sex == Sex::Male {
+            let g = Genome::load(row)?;
+            males.entry(row.species.clone()).or_default().push((g, read_len));
+        }
         let total: u64 = chunks.iter().map(|c| c.0).sum();
         let want = opts.n_reads.iter().copied().max().unwrap_or(0);
         if want > total {
@@ -253,19 +263,34 @@ fn score_test_reads(
                 groups,
             });
     }
-    Ok((by_species, y_share))
+    let mut shares = BTreeMap::new();
+    for (species, males) in males {
+        shares.insert(species.clone(), ideal_shares(&all, &species, &males)?);
+    }
+    Ok((by_species, shares))
 }
 
-/// The share of a genome's sampling weight on its Y.
-fn y_share_of(g: &Genome) -> f64 {
-    let total: f64 = g.chroms.iter().map(|c| c.weight).sum();
-    let y: f64 = g
-        .chroms
+/// The ideals' shares of each male's reads; `ideal-unique`'s k-mers are checked against every
+/// genome of the species in the sheet, whatever its split.
+fn ideal_shares(
+    all: &[SampleRow],
+    species: &str,
+    males: &[(Genome, usize)],
+) -> Result<Vec<IdealShares>> {
+    let t = std::time::Instant::now();
+    let mut unique = ideal::y_kmers(males.iter().map(|(g, _)| g));
+    for row in all.iter().filter(|r| r.species == species) {
+        ideal::remove_found_elsewhere(&mut unique, &Genome::load(row)?);
+    }
+    tracing::info!(
+        "{species}: {} chrY k-mers found on no other chromosome of the cohort ({:.1} s)",
+        unique.len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(males
         .iter()
-        .filter(|c| c.kind == Kind::Y)
-        .map(|c| c.weight)
-        .sum();
-    y / total
+        .map(|(g, len)| ideal::shares(g, *len, &unique))
+        .collect())
 }
 
 /// `lr` as `predict` calls it (graded when calibrated so) and, on the same subsets, with graded
