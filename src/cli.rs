@@ -277,6 +277,20 @@ pub struct SimulateArgs {
     /// Long fragments (5–20 kb) per test individual.
     #[arg(long, default_value_t = 100)]
     pub long_reads: usize,
+    /// Build species NAME from the real sequence of FASTA instead of the two random genomes
+    /// (records named chrX… are X, chrY… Y, the rest autosomes; individuals differ by SNPs);
+    /// repeatable. `--scale` does not apply.
+    #[arg(long, value_name = "NAME=FASTA", value_parser = parse_genome)]
+    pub genome: Vec<(String, PathBuf)>,
+}
+
+fn parse_genome(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!("expected NAME=FASTA, got {s:?}")),
+    }
 }
 
 #[derive(Debug, Args)]

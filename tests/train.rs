@@ -240,11 +240,11 @@ fn simulate_train_calibrate_evaluate_predict() {
         let v = |i: usize| f[i].parse::<f64>().unwrap();
         assert!((v(3) + v(5) + v(7) - 1.0).abs() < 2e-4, "{l}");
         assert!((v(3) - (v(8) + v(9)) / 2.0).abs() < 2e-4, "{l}");
-        if f[2] == "ideal" {
+        if f[2].starts_with("ideal") {
             assert_eq!((f[5], f[9]), ("0.0000", "1.0000"), "{l}");
         }
     }
-    // Per species and N: paper, ideal, and lr where calibrated (and lr-hits where graded,
+    // Per species and N: paper, the two ideals, and lr where calibrated (and lr-hits where graded,
     // lr-plain where the calibration has the spread between individuals, as every new one has).
     let graded = lines.iter().filter(|l| l.contains("\tlr-hits\t")).count();
     assert!(graded <= 2 * detectors, "{text}");
@@ -252,10 +252,19 @@ fn simulate_train_calibrate_evaluate_predict() {
     assert_eq!(plain, 2 * detectors, "{text}");
     assert_eq!(
         lines.len(),
-        1 + 2 * 2 * 2 + 2 * detectors + graded + plain,
+        1 + 2 * 2 * 3 + 2 * detectors + graded + plain,
         "{text}"
     );
     assert!(text.contains("human\t40\tideal\t"), "{text}");
+    // A read the unique ideal recognises the other does too.
+    let acc = |rule: &str| -> f64 {
+        let row = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("human\t40\t{rule}\t")))
+            .unwrap();
+        row.split('\t').nth(3).unwrap().parse().unwrap()
+    };
+    assert!(acc("ideal-unique") <= acc("ideal"), "{text}");
     assert_eq!(&std::fs::read(&reads_plot).unwrap()[1..4], b"PNG");
     // More reads than a file holds: an error, not a silent cap.
     genosift()

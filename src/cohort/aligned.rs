@@ -26,10 +26,11 @@ use noodles_sam::header::record::value::map::{Header, ReferenceSequence};
 use noodles_sam::header::record::value::Map;
 use noodles_sam::{self as sam};
 
+use super::sampler::Kind as ChromKind;
 use super::simulate::{Reference, SampledRead};
 use crate::chunk::reverse_complement;
 
-/// The share of chrY the alignment reference keeps (from its start, the PAR included).
+/// The share of each chrY record the alignment reference keeps (from its start, the PAR included).
 pub const Y_KEPT: f64 = 0.5;
 
 /// A species' alignment reference: its chromosomes as the BAM header lists them.
@@ -41,15 +42,17 @@ pub struct AlignmentReference {
 impl AlignmentReference {
     /// Writes the reference FASTA (and its `.fai`) and keeps it for the writers.
     pub fn write(path: &Path, reference: &Reference) -> Result<Self> {
-        let y_kept = (reference.y.len() as f64 * Y_KEPT) as usize;
-        let mut chroms: Vec<(String, &[u8])> = reference
-            .autosomes
+        let chroms: Vec<(String, &[u8])> = reference
+            .chroms
             .iter()
-            .enumerate()
-            .map(|(i, s)| (format!("chr{}", i + 1), &s[..]))
+            .map(|(name, s)| {
+                let kept = match ChromKind::of(name) {
+                    ChromKind::Y => (s.len() as f64 * Y_KEPT) as usize,
+                    _ => s.len(),
+                };
+                (name.clone(), &s[..kept])
+            })
             .collect();
-        chroms.push(("chrX".into(), &reference.x));
-        chroms.push(("chrY".into(), &reference.y[..y_kept]));
         let mut text = Vec::new();
         for (name, seq) in &chroms {
             text.extend_from_slice(format!(">{name}\n").as_bytes());

@@ -29,12 +29,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::aligned;
+use super::sampler::Kind;
 use crate::chunk::reverse_complement;
+use crate::input::{read_records, Source};
 
 /// One species' genome geometry (haploid bp, before `--scale`).
 #[derive(Debug, Clone)]
@@ -186,19 +188,69 @@ impl Families {
     }
 }
 
-/// A species' reference chromosomes.
+/// A species' reference chromosomes: autosomes first, then X and Y records (kinds from their names,
+/// as the sampler reads them: `chrX…` and `chrY…` are X and Y).
 pub struct Reference {
-    pub spec: SpeciesSpec,
-    pub autosomes: Vec<Vec<u8>>,
-    pub x: Vec<u8>,
-    pub y: Vec<u8>,
+    pub species: String,
+    pub chroms: Vec<(String, Vec<u8>)>,
 }
 
 impl Reference {
+    /// A species from real sequence: every record of `path` (upper-cased, as every input), its kind
+    /// from its name (`chrX…`, `chrY…`; anything else an autosome). Autosomes first, then X and Y.
+    pub fn from_fasta(species: &str, path: &Path) -> Result<Self> {
+        let records = read_records(&Source::Path(path.to_path_buf()))
+            .with_context(|| format!("species {species}"))?;
+        let mut chroms: Vec<(String, Vec<u8>)> = Vec::new();
+        for r in records {
+            if chroms.iter().any(|(n, _)| *n == r.name) {
+                bail!("{}: record {} appears twice", path.display(), r.name);
+            }
+            if r.seq.is_empty() {
+                bail!("{}: record {} has no sequence", path.display(), r.name);
+            }
+            chroms.push((r.name, r.seq));
+        }
+        chroms.sort_by_key(|(name, _)| Kind::of(name) != Kind::Autosome);
+        let reference = Self {
+            species: species.to_string(),
+            chroms,
+        };
+        for (kind, what) in [
+            (Kind::Autosome, "an autosome"),
+            (Kind::X, "a chrX…"),
+            (Kind::Y, "a chrY…"),
+        ] {
+            if reference.bp(kind) == 0 {
+                bail!("{}: no {what} record (species {species})", path.display());
+            }
+        }
+        Ok(reference)
+    }
+
+    /// Sequences of the chromosomes of `kind`, in order.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &[u8]> {
+        self.chroms
+            .iter()
+            .filter(move |(name, _)| Kind::of(name) == kind)
+            .map(|(_, s)| s.as_slice())
+    }
+
+    /// Total bp of the chromosomes of `kind`.
+    pub fn bp(&self, kind: Kind) -> usize {
+        self.of_kind(kind).map(<[u8]>::len).sum()
+    }
+
+    /// Y share of a male diploid genome.
+    pub fn y_share(&self) -> f64 {
+        let [a, x, y] = [Kind::Autosome, Kind::X, Kind::Y].map(|k| self.bp(k));
+        y as f64 / (2 * a + x + y) as f64
+    }
+
     pub fn build(spec: &SpeciesSpec, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let fam = Families::new(&mut rng);
-        let autosomes = (0..spec.autosomes)
+        let autosomes: Vec<Vec<u8>> = (0..spec.autosomes)
             .map(|_| {
                 let mut s = random_seq(&mut rng, spec.autosome_len, 0.41);
                 fam.sprinkle(&mut rng, &mut s, 0.3);
@@ -252,11 +304,16 @@ impl Reference {
         if at + sat.len() <= y.len() {
             paste(&mut y, at, &sat);
         }
+        let mut chroms: Vec<(String, Vec<u8>)> = autosomes
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (format!("chr{}", i + 1), s))
+            .collect();
+        chroms.push(("chrX".into(), x));
+        chroms.push(("chrY".into(), y));
         Self {
-            spec: spec.clone(),
-            autosomes,
-            x,
-            y,
+            species: spec.name.to_string(),
+            chroms,
         }
     }
 }
@@ -264,23 +321,21 @@ impl Reference {
 /// One haplotype's chromosomes: (name, sequence).
 pub type Haplotype = Vec<(String, Vec<u8>)>;
 
-/// An individual's two haplotypes.
+/// An individual's two haplotypes: the reference with SNPs (0.1% of bases on each), `h1` the
+/// autosomes and X, `h2` the autosomes and Y in a male, X in a female.
 pub fn individual(reference: &Reference, male: bool, seed: u64) -> [Haplotype; 2] {
     let mut rng = StdRng::seed_from_u64(seed);
     let snp = 0.001;
     let hap = |with_y: bool, rng: &mut StdRng| -> Haplotype {
-        let mut h: Haplotype = reference
-            .autosomes
+        let sex_kind = if with_y { Kind::Y } else { Kind::X };
+        reference
+            .chroms
             .iter()
-            .enumerate()
-            .map(|(i, s)| (format!("chr{}", i + 1), mutate(rng, s, snp)))
-            .collect();
-        if with_y {
-            h.push(("chrY".into(), mutate(rng, &reference.y, snp)));
-        } else {
-            h.push(("chrX".into(), mutate(rng, &reference.x, snp)));
-        }
-        h
+            .filter(|(name, _)| {
+                matches!(Kind::of(name), Kind::Autosome) || Kind::of(name) == sex_kind
+            })
+            .map(|(name, s)| (name.clone(), mutate(rng, s, snp)))
+            .collect()
     };
     let h1 = hap(false, &mut rng);
     let h2 = hap(male, &mut rng);
@@ -365,6 +420,27 @@ pub struct SimulateOptions {
     pub short_reads: usize,
     /// Long fragments per test individual.
     pub long_reads: usize,
+    /// Species built from real sequence instead of the two random ones: (name, FASTA).
+    pub genomes: Vec<(String, PathBuf)>,
+}
+
+/// The species' references: the given FASTAs, or the two random genomes.
+fn references(opts: &SimulateOptions) -> Result<Vec<Reference>> {
+    if !opts.genomes.is_empty() {
+        return opts
+            .genomes
+            .iter()
+            .map(|(name, path)| Reference::from_fasta(name, path))
+            .collect();
+    }
+    Ok(species_specs()
+        .iter()
+        .enumerate()
+        .map(|(si, spec)| {
+            let spec = spec.scaled(opts.scale);
+            Reference::build(&spec, opts.seed.wrapping_mul(1_000).wrapping_add(si as u64))
+        })
+        .collect())
 }
 
 /// Writes the cohort; returns the sample sheet's path.
@@ -376,77 +452,71 @@ pub fn simulate(opts: &SimulateOptions) -> Result<PathBuf> {
     std::fs::create_dir_all(&reads)?;
     let mut sheet = String::from("sample\tspecies\tsex\tsplit\tfasta\treads\n");
     let mut species_tsv =
-        String::from("species\tautosomes\tautosome_len\tx_len\ty_len\tpar_len\ty_share_male\n");
-    for (si, spec) in species_specs().iter().enumerate() {
-        let spec = spec.scaled(opts.scale);
+        String::from("species\tautosomes\tautosome_bp\tx_bp\ty_bp\ty_share_male\n");
+    for (si, reference) in references(opts)?.iter().enumerate() {
         species_tsv.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{:.5}\n",
-            spec.name,
-            spec.autosomes,
-            spec.autosome_len,
-            spec.x_len,
-            spec.y_len,
-            spec.par_len,
-            spec.y_share()
+            "{}\t{}\t{}\t{}\t{}\t{:.5}\n",
+            reference.species,
+            reference.of_kind(Kind::Autosome).count(),
+            reference.bp(Kind::Autosome),
+            reference.bp(Kind::X),
+            reference.bp(Kind::Y),
+            reference.y_share()
         ));
-        let reference =
-            Reference::build(&spec, opts.seed.wrapping_mul(1_000).wrapping_add(si as u64));
-        let aligned_ref = aligned::AlignmentReference::write(
-            &opts.out.join(format!("genomes/{}.reference.fa", spec.name)),
-            &reference,
-        )?;
-        let mut k = 0u64;
-        for (split, females, males) in SPLITS {
-            for i in 0..females + males {
-                let male = i >= females;
-                k += 1;
-                let sample = format!("{}_{}{:02}", spec.name, if male { "M" } else { "F" }, k);
-                let haps = individual(
-                    &reference,
-                    male,
-                    opts.seed ^ ((si as u64 * 7919 + k) * 104_729),
-                );
-                let mut files = Vec::new();
-                for (h, hap) in haps.iter().enumerate() {
-                    let f = format!("genomes/{sample}.h{}.fa", h + 1);
-                    write_fasta(&opts.out.join(&f), hap)?;
-                    files.push(f);
-                }
-                let mut read_file = String::new();
-                if split == "test" {
-                    let mut rng = StdRng::seed_from_u64(opts.seed ^ (k * 31 + si as u64));
-                    let short = sample_reads(&haps, opts.short_reads, (150, 150), 0.005, &mut rng);
-                    let f = format!("reads/{sample}.short.fq");
-                    write_fastq(&opts.out.join(&f), &sample, &short)?;
-                    let sorted = opts.out.join(format!("reads/{sample}.sorted"));
-                    aligned::write_sorted(&sorted, &aligned_ref, &sample, &short)?;
-                    let long =
-                        sample_reads(&haps, opts.long_reads, (5_000, 20_000), 0.01, &mut rng);
-                    write_fastq(
-                        &opts.out.join(format!("reads/{sample}.long.fq")),
-                        &sample,
-                        &long,
-                    )?;
-                    read_file = f;
-                }
-                sheet.push_str(&format!(
-                    "{sample}\t{}\t{}\t{split}\t{}\t{}\n",
-                    spec.name,
-                    if male { "male" } else { "female" },
-                    files.join(","),
-                    if read_file.is_empty() {
-                        "NA".into()
-                    } else {
-                        read_file
-                    }
-                ));
-            }
-        }
+        write_species(opts, si as u64, reference, &mut sheet)?;
     }
     let sheet_path = opts.out.join("samples.tsv");
     std::fs::write(&sheet_path, sheet)?;
     std::fs::write(opts.out.join("species.tsv"), species_tsv)?;
     Ok(sheet_path)
+}
+
+/// Writes one species' individuals (haplotype FASTAs; reads, BAM and CRAM for the test split)
+/// and appends their sheet rows.
+fn write_species(
+    opts: &SimulateOptions,
+    si: u64,
+    reference: &Reference,
+    sheet: &mut String,
+) -> Result<()> {
+    let name = &reference.species;
+    let aligned_ref = aligned::AlignmentReference::write(
+        &opts.out.join(format!("genomes/{name}.reference.fa")),
+        reference,
+    )?;
+    let mut k = 0u64;
+    for (split, females, males) in SPLITS {
+        for i in 0..females + males {
+            let male = i >= females;
+            k += 1;
+            let sample = format!("{name}_{}{k:02}", if male { "M" } else { "F" });
+            let haps = individual(reference, male, opts.seed ^ ((si * 7919 + k) * 104_729));
+            let mut files = Vec::new();
+            for (h, hap) in haps.iter().enumerate() {
+                let f = format!("genomes/{sample}.h{}.fa", h + 1);
+                write_fasta(&opts.out.join(&f), hap)?;
+                files.push(f);
+            }
+            let mut read_file = "NA".to_string();
+            if split == "test" {
+                let mut rng = StdRng::seed_from_u64(opts.seed ^ (k * 31 + si));
+                let short = sample_reads(&haps, opts.short_reads, (150, 150), 0.005, &mut rng);
+                read_file = format!("reads/{sample}.short.fq");
+                write_fastq(&opts.out.join(&read_file), &sample, &short)?;
+                let sorted = opts.out.join(format!("reads/{sample}.sorted"));
+                aligned::write_sorted(&sorted, &aligned_ref, &sample, &short)?;
+                let long = sample_reads(&haps, opts.long_reads, (5_000, 20_000), 0.01, &mut rng);
+                let long_file = opts.out.join(format!("reads/{sample}.long.fq"));
+                write_fastq(&long_file, &sample, &long)?;
+            }
+            let sex = if male { "male" } else { "female" };
+            let fasta = files.join(",");
+            sheet.push_str(&format!(
+                "{sample}\t{name}\t{sex}\t{split}\t{fasta}\t{read_file}\n"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn write_fastq(path: &Path, sample: &str, reads: &[SampledRead]) -> Result<()> {
@@ -498,8 +568,13 @@ mod tests {
     fn y_has_x_par_and_diverged_gametologs() {
         let spec = species_specs()[0].scaled(0.2);
         let r = Reference::build(&spec, 3);
-        assert_eq!(r.x[..spec.par_len], r.y[..spec.par_len]);
-        assert_eq!(r.y.len(), spec.y_len);
+        let (x, y) = (
+            r.of_kind(Kind::X).next().unwrap(),
+            r.of_kind(Kind::Y).next().unwrap(),
+        );
+        assert_eq!(x[..spec.par_len], y[..spec.par_len]);
+        assert_eq!(y.len(), spec.y_len);
+        assert!((r.y_share() - spec.y_share()).abs() < 1e-12);
         let [h1, h2] = individual(&r, true, 9);
         assert_eq!(h1.last().unwrap().0, "chrX");
         assert_eq!(h2.last().unwrap().0, "chrY");
@@ -510,10 +585,10 @@ mod tests {
         let d = f1[0]
             .1
             .iter()
-            .zip(&r.autosomes[0])
+            .zip(&r.chroms[0].1)
             .filter(|(a, b)| a != b)
             .count();
-        let rate = d as f64 / r.autosomes[0].len() as f64;
+        let rate = d as f64 / r.chroms[0].1.len() as f64;
         assert!((0.0005..0.002).contains(&rate), "{rate}");
     }
 }

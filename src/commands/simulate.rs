@@ -12,6 +12,7 @@ pub fn run(a: &SimulateArgs) -> Result<()> {
         scale: a.scale,
         short_reads: a.short_reads,
         long_reads: a.long_reads,
+        genomes: a.genome.clone(),
     })?;
     tracing::info!("wrote {}", sheet.display());
     Ok(())

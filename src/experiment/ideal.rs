@@ -45,7 +45,11 @@ pub fn remove_found_elsewhere(set: &mut HashSet<u64>, g: &Genome) {
 pub fn shares(g: &Genome, read_len: usize, unique: &HashSet<u64>) -> IdealShares {
     let total: f64 = g.chroms.iter().map(|c| c.weight).sum();
     let (mut specific, mut with_unique) = (0.0, 0.0);
-    for c in g.chroms.iter().filter(|c| c.kind == Kind::Y && !c.seq.is_empty()) {
+    for c in g
+        .chroms
+        .iter()
+        .filter(|c| c.kind == Kind::Y && !c.seq.is_empty())
+    {
         let (s, u) = read_fractions(g, &c.seq, read_len, unique);
         specific += c.weight * s;
         with_unique += c.weight * u;

@@ -232,7 +232,10 @@ fn score_test_reads(
             pool.install(|| score_reads(bundle, path, opts.seed ^ ((i as u64 + 1) * 0x9e37_79b9)))?;
         if row.sex == Sex::Male {
             let g = Genome::load(row)?;
-            males.entry(row.species.clone()).or_default().push((g, read_len));
+            males
+                .entry(row.species.clone())
+                .or_default()
+                .push((g, read_len));
         }
         let total: u64 = chunks.iter().map(|c| c.0).sum();
         let want = opts.n_reads.iter().copied().max().unwrap_or(0);
