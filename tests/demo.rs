@@ -345,3 +345,33 @@ fn a_detector_too_weak_for_any_depth_gives_no_calls_with_the_reason() {
     assert!(s["summary"]["no_call_reason"].is_null());
     assert!(s["summary"]["max_confidence"].as_f64().unwrap() > 0.99);
 }
+
+#[test]
+fn a_female_with_male_reads_mixed_in_is_flagged_not_called() {
+    // 40,000 female reads (the demo female's 5,000, eight times over) and 4,000 of the demo
+    // male's: 9% of the reads male, as a female sample contaminated by male DNA.
+    let dir = tempfile::tempdir().unwrap();
+    let male = dir.path().join("male4000.fq");
+    std::fs::write(&male, fastq_lines("demo-male.fq.gz")[..16_000].join("\n") + "\n").unwrap();
+    let mut cmd = genosift();
+    cmd.args(["predict", "-q", "-t", "2", "--species", "human", "-m"])
+        .arg(demo(""));
+    for _ in 0..8 {
+        cmd.arg(demo("demo-female.fq.gz"));
+    }
+    let out = cmd.arg(&male).assert().success().get_output().stdout.clone();
+    let row = calls(&out);
+    let value = |c: &str| row[c].parse::<f64>().unwrap();
+    assert_eq!(row["chunks_scored"], "44000");
+    assert_eq!(row["flag"], "y_partial", "{row:?}");
+    assert_eq!(row["call"], "no-call", "{row:?}");
+    assert!(value("y_dosage_lo") > 0.02 && value("y_dosage_hi") < 1.0, "{row:?}");
+    assert!((0.03..0.3).contains(&value("y_dosage")), "{row:?}");
+    // The pure samples: dosage intervals around 0 and 1, no flag.
+    for (reads, lo, hi) in [("demo-female.fq.gz", 0.0, 0.0), ("demo-male.fq.gz", 1.0, 1.0)] {
+        let row = predict(&demo(reads), &[]);
+        let value = |c: &str| row[c].parse::<f64>().unwrap();
+        assert_eq!(row["flag"], "NA", "{reads}: {row:?}");
+        assert!(value("y_dosage_lo") <= lo && value("y_dosage_hi") >= hi, "{reads}: {row:?}");
+    }
+}

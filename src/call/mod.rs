@@ -1,7 +1,9 @@
 //! Calling a sample: the [`Call`] both rules give, the paper's rule ([`paper`]), the likelihood
-//! ratio over per-chunk Y evidence ([`lr`]), and what a calibration stores ([`calibration`]).
+//! ratio over per-chunk Y evidence ([`lr`]), the Y dosage and its flag ([`dosage`]), and what a
+//! calibration stores ([`calibration`]).
 
 pub mod calibration;
+pub mod dosage;
 pub mod lr;
 pub mod paper;
 

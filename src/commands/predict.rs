@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 
 use crate::bundle::ModelBundle;
 use crate::call::calibration::Calibration;
+use crate::call::{dosage, Call};
 use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::cli::{CallRule, PredictArgs};
 use crate::config::PredictConfig;
@@ -146,10 +147,23 @@ fn summarize(
 ) -> PredictSummary {
     let min_confidence = config.pipeline.min_confidence;
     let (threshold, paper_call) = o.groups.decide(calibration);
-    let (rule, call) = match &o.evidence {
+    let (rule, mut call) = match &o.evidence {
         Some(e) => ("lr", e.decide(min_confidence)),
         None => ("paper", paper_call),
     };
+    let y_dosage = o
+        .evidence
+        .as_ref()
+        .and_then(|e| dosage::y_dosage(e.hits, e.chunks, &e.evidence));
+    let flag = y_dosage.as_ref().and_then(dosage::flag);
+    let mut no_call_reason = match &o.evidence {
+        Some(e) => e.no_call_reason(min_confidence).map(|r| r.as_str()),
+        None => (call == Call::NoCall).then_some("no calibrated threshold or group"),
+    };
+    if let Some(f) = flag {
+        call = Call::NoCall;
+        no_call_reason = Some(f.reason());
+    }
     PredictSummary {
         sample: config.sample.clone(),
         species,
@@ -168,12 +182,9 @@ fn summarize(
         min_confidence,
         max_confidence: o.evidence.as_ref().map(|e| e.max_confidence),
         call,
-        no_call_reason: match &o.evidence {
-            Some(e) => e.no_call_reason(min_confidence).map(|r| r.as_str()),
-            None => {
-                (call == crate::call::Call::NoCall).then_some("no calibrated threshold or group")
-            }
-        },
+        no_call_reason,
+        y_dosage,
+        flag: flag.map(dosage::Flag::as_str),
         stopped_early: o.stopped_early,
         seconds: start.elapsed().as_secs_f64(),
         model_seconds: scorer.timings.model,

@@ -4,10 +4,11 @@ use std::path::Path;
 
 use super::summary::PredictSummary;
 use super::{fmt_prob, Table};
+use crate::call::dosage::Dosage;
 use crate::error::OutputError;
 
 /// Columns of the calls table.
-pub const CALLS_HEADER: [&str; 12] = [
+pub const CALLS_HEADER: [&str; 16] = [
     "sample",
     "species",
     "n_records",
@@ -20,6 +21,10 @@ pub const CALLS_HEADER: [&str; 12] = [
     "chunks_scored",
     "y_hits",
     "rule",
+    "y_dosage",
+    "y_dosage_lo",
+    "y_dosage_hi",
+    "flag",
 ];
 
 /// Writes the table with the run's one row (to stdout when `path` is `None`).
@@ -43,5 +48,13 @@ fn row(s: &PredictSummary) -> Vec<String> {
         s.chunks_scored.to_string(),
         s.y_hits.map_or("NA".into(), |h| h.to_string()),
         s.rule.to_string(),
+        dosage(s, |d| d.estimate),
+        dosage(s, |d| d.lo),
+        dosage(s, |d| d.hi),
+        s.flag.unwrap_or("NA").to_string(),
     ]
+}
+
+fn dosage(s: &PredictSummary, part: fn(&Dosage) -> f64) -> String {
+    s.y_dosage.as_ref().map_or("NA".into(), |d| format!("{:.4}", part(d)))
 }

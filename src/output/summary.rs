@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::call::dosage::Dosage;
 use crate::call::Call;
 use crate::input::{InputStats, Skipped};
 
@@ -37,6 +38,10 @@ pub struct PredictSummary {
     pub call: Call,
     /// Why the call is `no-call`, when it is.
     pub no_call_reason: Option<&'static str>,
+    /// Y signal relative to a normal male (0 = XX, 1 = XY) with its 95% interval (lr rule).
+    pub y_dosage: Option<Dosage>,
+    /// What the dosage says beside the call (`y_partial`), when anything.
+    pub flag: Option<&'static str>,
     pub stopped_early: bool,
     pub seconds: f64,
     /// Time in the model's forward passes.
