@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cohort::sheet::Sex;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "genosift",
@@ -242,6 +244,21 @@ pub struct PredictArgs {
     /// MultiQC custom-content table of the call (name it *_mqc.tsv).
     #[arg(long, value_name = "FILE")]
     pub mqc: Option<PathBuf>,
+
+    /// The sex the sample is reported to have (male or female): the calls table then says
+    /// whether the inferred sex agrees (`sex_check`: ok, mismatch or no-call).
+    #[arg(long, value_name = "SEX", value_parser = crate::check::parse_expected_sex)]
+    pub expected_sex: Option<Sex>,
+
+    /// Call every sample of a sheet (TSV: sample, reads, sex; optional species), several at a
+    /// time on the one thread pool, into one calls table (a row per sample, sheet order).
+    #[arg(long, value_name = "SHEET")]
+    pub samples: Option<PathBuf>,
+
+    /// Exit with code 3 (after writing every output) when a sample's inferred sex differs from the
+    /// expected one.
+    #[arg(long)]
+    pub fail_on_mismatch: bool,
 }
 
 #[derive(Debug, Args)]

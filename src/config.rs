@@ -9,6 +9,7 @@ use crate::cli::{
     CallRule, Compute, Device, EvaluateArgs, InputArgs, PoolArgs, PredictArgs, ScheduleArg,
     TrainArgs,
 };
+use crate::cohort::sheet::Sex;
 use crate::experiment::evaluate::{parse_ablation, parse_ks, PoolOptions};
 use crate::experiment::reads_eval::ReadsEvalOptions;
 use crate::experiment::train::{Schedule, TrainOptions};
@@ -67,14 +68,24 @@ pub struct Outputs {
     pub needles: Option<PathBuf>,
 }
 
+/// One sample of a `predict` run: its inputs, name and what is known of it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// One or more; several are read a record from each in turn.
+    pub inputs: Vec<Source>,
+    pub sample: String,
+    pub species: Option<String>,
+    /// The sex the sample is reported to have (`--expected-sex`, the sheet's `sex`).
+    pub expected_sex: Option<Sex>,
+}
+
 /// A `predict` run, validated.
 #[derive(Debug, Clone)]
 pub struct PredictConfig {
-    /// One or more; several are read a record from each in turn.
-    pub inputs: Vec<Source>,
+    /// The samples: the inputs on the command line, or the rows of `--samples`.
+    pub jobs: Vec<Job>,
     pub reading: InputOptions,
-    pub sample: String,
-    pub species: Option<String>,
+    pub fail_on_mismatch: bool,
     pub rule: CallRule,
     pub threads: usize,
     pub pipeline: PipelineOptions,
@@ -89,15 +100,32 @@ pub fn predict(a: &PredictArgs) -> Result<PredictConfig> {
             a.min_confidence
         )
     });
-    let inputs = sources(&a.inputs);
-    check_inputs(&inputs, &a.input, &mut p);
+    let jobs = match &a.samples {
+        Some(sheet) => sheet_jobs(a, sheet, &mut p),
+        None => {
+            let inputs = sources(&a.inputs);
+            check_inputs(&inputs, &a.input, &mut p);
+            vec![Job {
+                sample: a.sample.clone().unwrap_or_else(|| inputs[0].sample_name()),
+                inputs,
+                species: a.species.clone(),
+                expected_sex: a.expected_sex,
+            }]
+        }
+    };
+    p.check(
+        !a.fail_on_mismatch || jobs.iter().any(|j| j.expected_sex.is_some()),
+        || {
+            "--fail-on-mismatch needs an expected sex (--expected-sex, or the sheet's sex column)"
+                .into()
+        },
+    );
     p.finish()?;
     let early_stop = a.stop_when_confident || a.max_groups.is_some();
     Ok(PredictConfig {
-        sample: a.sample.clone().unwrap_or_else(|| inputs[0].sample_name()),
+        jobs,
         reading: input_options(&a.input, early_stop, a.seed),
-        inputs,
-        species: a.species.clone(),
+        fail_on_mismatch: a.fail_on_mismatch,
         rule: a.rule,
         threads: threads(&a.common.compute),
         pipeline: PipelineOptions {
@@ -119,6 +147,38 @@ pub fn predict(a: &PredictArgs) -> Result<PredictConfig> {
             needles: a.needles.clone(),
         },
     })
+}
+
+/// The samples of a `--samples` sheet; the flags that name one sample's inputs or outputs are
+/// problems beside it.
+fn sheet_jobs(a: &PredictArgs, sheet: &std::path::Path, p: &mut Problems) -> Vec<Job> {
+    let one_sample = [
+        (!a.inputs.is_empty(), "INPUT files"),
+        (a.sample.is_some(), "--sample"),
+        (a.expected_sex.is_some(), "--expected-sex"),
+        (a.groups.is_some(), "--groups"),
+        (a.needles.is_some(), "--needles"),
+        (a.input.index.is_some(), "--index"),
+    ];
+    for (given, flag) in one_sample {
+        p.check(!given, || {
+            format!(
+                "--samples {}: {flag} names one sample; give it in the sheet or drop it",
+                sheet.display()
+            )
+        });
+    }
+    let rows = p
+        .take(crate::check::read_samples(sheet))
+        .unwrap_or_default();
+    rows.into_iter()
+        .map(|r| Job {
+            inputs: r.reads.iter().map(|f| Source::from_arg(Some(f))).collect(),
+            sample: r.sample,
+            species: r.species.or_else(|| a.species.clone()),
+            expected_sex: r.sex,
+        })
+        .collect()
 }
 
 /// The inputs named on the command line; none means stdin.

@@ -89,3 +89,9 @@ impl OutputError {
         }
     }
 }
+
+/// `--fail-on-mismatch`: this many samples' inferred sex differs from the expected one (the run's
+/// outputs are complete; the exit code is [`crate::check::MISMATCH_EXIT_CODE`]).
+#[derive(Debug, Error)]
+#[error("{0} sample(s) with an inferred sex that differs from the expected one (--fail-on-mismatch; see sex_check in the calls table)")]
+pub struct SexMismatch(pub usize);

@@ -14,6 +14,7 @@
 pub mod atomic;
 pub mod bundle;
 pub mod call;
+pub mod check;
 pub mod chunk;
 pub mod cli;
 pub mod cohort;

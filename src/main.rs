@@ -1,13 +1,15 @@
-//! Thin entry point: parse flags, run, map the result to an exit code (0 ok, 1 error, 2 usage).
+//! Thin entry point: parse flags, run, map the result to an exit code (0 ok, 1 error, 2 usage,
+//! 3 a sex mismatch with `--fail-on-mismatch`).
 //! A closed stdout (`genosift … | head`) ends the run quietly with 0.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use genosift::check::MISMATCH_EXIT_CODE;
 use genosift::cli::Cli;
 use genosift::commands;
-use genosift::error::OutputError;
+use genosift::error::{OutputError, SexMismatch};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -15,6 +17,10 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<SexMismatch>().is_some() => {
+            eprintln!("genosift: {e}");
+            ExitCode::from(MISMATCH_EXIT_CODE)
+        }
         Err(e) => {
             eprintln!("genosift: error: {}", one_line(&e));
             ExitCode::from(1)

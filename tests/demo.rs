@@ -352,26 +352,114 @@ fn a_female_with_male_reads_mixed_in_is_flagged_not_called() {
     // male's: 9% of the reads male, as a female sample contaminated by male DNA.
     let dir = tempfile::tempdir().unwrap();
     let male = dir.path().join("male4000.fq");
-    std::fs::write(&male, fastq_lines("demo-male.fq.gz")[..16_000].join("\n") + "\n").unwrap();
+    std::fs::write(
+        &male,
+        fastq_lines("demo-male.fq.gz")[..16_000].join("\n") + "\n",
+    )
+    .unwrap();
     let mut cmd = genosift();
     cmd.args(["predict", "-q", "-t", "2", "--species", "human", "-m"])
         .arg(demo(""));
     for _ in 0..8 {
         cmd.arg(demo("demo-female.fq.gz"));
     }
-    let out = cmd.arg(&male).assert().success().get_output().stdout.clone();
+    let out = cmd
+        .arg(&male)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let row = calls(&out);
     let value = |c: &str| row[c].parse::<f64>().unwrap();
     assert_eq!(row["chunks_scored"], "44000");
     assert_eq!(row["flag"], "y_partial", "{row:?}");
     assert_eq!(row["call"], "no-call", "{row:?}");
-    assert!(value("y_dosage_lo") > 0.02 && value("y_dosage_hi") < 1.0, "{row:?}");
+    assert!(
+        value("y_dosage_lo") > 0.02 && value("y_dosage_hi") < 1.0,
+        "{row:?}"
+    );
     assert!((0.03..0.3).contains(&value("y_dosage")), "{row:?}");
     // The pure samples: dosage intervals around 0 and 1, no flag.
-    for (reads, lo, hi) in [("demo-female.fq.gz", 0.0, 0.0), ("demo-male.fq.gz", 1.0, 1.0)] {
+    for (reads, lo, hi) in [
+        ("demo-female.fq.gz", 0.0, 0.0),
+        ("demo-male.fq.gz", 1.0, 1.0),
+    ] {
         let row = predict(&demo(reads), &[]);
         let value = |c: &str| row[c].parse::<f64>().unwrap();
         assert_eq!(row["flag"], "NA", "{reads}: {row:?}");
-        assert!(value("y_dosage_lo") <= lo && value("y_dosage_hi") >= hi, "{reads}: {row:?}");
+        assert!(
+            value("y_dosage_lo") <= lo && value("y_dosage_hi") >= hi,
+            "{reads}: {row:?}"
+        );
     }
+}
+
+#[test]
+fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("samples.tsv");
+    let rows = [
+        ("m1", "demo-male.fq.gz", "male"),
+        ("swapped", "demo-female.fq.gz", "M"),
+        ("f1", "demo-female.sorted.bam", "female"),
+        ("unknown", "demo-male.sorted.bam", "NA"),
+    ];
+    let mut text = String::from("sample\tsex\treads\tspecies\n");
+    for (s, reads, sex) in rows {
+        text += &format!("{s}\t{sex}\t{}\thuman\n", demo(reads).display());
+    }
+    std::fs::write(&sheet, text).unwrap();
+    let table = dir.path().join("calls.tsv");
+    let run = |fail: bool| {
+        let mut cmd = genosift();
+        cmd.args(["predict", "-q", "-t", "2", "-m"])
+            .arg(demo(""))
+            .arg("--samples")
+            .arg(&sheet)
+            .arg("-o")
+            .arg(&table);
+        if fail {
+            cmd.arg("--fail-on-mismatch");
+        }
+        cmd.assert()
+    };
+    run(false).success();
+    let out = run(true).code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("1 sample(s)"), "{stderr}");
+    // The table is complete either way: a row per sample, in sheet order.
+    let t = common::tsv(&std::fs::read_to_string(&table).unwrap());
+    let col = |name: &str| t[0].iter().position(|c| c == name).unwrap();
+    let got: Vec<(&str, &str, &str, &str)> = t[1..]
+        .iter()
+        .map(|r| {
+            let f = |c: &str| r[col(c)].as_str();
+            (f("sample"), f("call"), f("expected_sex"), f("sex_check"))
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("m1", "male", "male", "ok"),
+            ("swapped", "female", "male", "mismatch"),
+            ("f1", "female", "female", "ok"),
+            ("unknown", "male", "NA", "NA"),
+        ]
+    );
+    // One sample: --expected-sex, and the same exit code.
+    genosift()
+        .args(["predict", "-q", "-m"])
+        .arg(demo(""))
+        .args([
+            "--species",
+            "human",
+            "--expected-sex",
+            "female",
+            "--fail-on-mismatch",
+        ])
+        .arg(demo("demo-male.fq.gz"))
+        .assert()
+        .code(3)
+        .stdout(predicates::str::contains("\tfemale\tmismatch\n"));
 }

@@ -165,6 +165,9 @@ mod tests {
         });
         let spread = y_dosage(1_600, 400_000, &e).unwrap();
         assert_eq!(plain.estimate, spread.estimate);
-        assert!(spread.hi - spread.lo > 3.0 * (plain.hi - plain.lo), "{plain:?} {spread:?}");
+        assert!(
+            spread.hi - spread.lo > 3.0 * (plain.hi - plain.lo),
+            "{plain:?} {spread:?}"
+        );
     }
 }

@@ -6,10 +6,11 @@ use anyhow::{bail, Result};
 
 use crate::bundle::ModelBundle;
 use crate::call::calibration::Calibration;
-use crate::call::{dosage, Call};
 use crate::call::lr::{EvidenceCall, YEvidence};
+use crate::call::{dosage, Call};
+use crate::check::SexCheck;
 use crate::cli::{CallRule, PredictArgs};
-use crate::config::PredictConfig;
+use crate::config::{Job, PredictConfig};
 use crate::input::Input;
 use crate::output::groups::GroupsTable;
 use crate::output::summary::{PredictSummary, RunInfo};
@@ -20,8 +21,6 @@ use crate::score::{thread_pool, Scorer};
 pub fn run(a: &PredictArgs) -> Result<()> {
     let config = crate::config::predict(a)?;
     let bundle = super::open_model(&a.common)?;
-    let start = Instant::now();
-    let (species, calibration) = resolve_calibration(&bundle, config.species.as_deref())?;
     if !bundle.engine.has_head() {
         return Err(crate::error::ModelError::NoHead {
             dir: bundle.dir.clone(),
@@ -29,35 +28,68 @@ pub fn run(a: &PredictArgs) -> Result<()> {
         }
         .into());
     }
-    let detector = resolve_rule(&config, calibration, &bundle)?;
-    let input = Input::open_all(&config.inputs, &config.reading)?;
-    let mut groups = GroupsTable::create(config.outputs.groups.as_deref())?;
     let pool = thread_pool(config.threads)?;
-    let mut scorer = Scorer::new(&bundle);
+    let summaries = match config.jobs.as_slice() {
+        [job] => vec![predict_one(&config, job, &bundle, &pool)?],
+        jobs => {
+            // Samples side by side on the one pool; each is the same as on its own.
+            use rayon::prelude::*;
+            pool.install(|| {
+                jobs.par_iter()
+                    .map(|job| predict_one(&config, job, &bundle, &pool))
+                    .collect::<Result<Vec<_>>>()
+            })?
+        }
+    };
+    let out = &config.outputs;
+    if let Some(p) = &out.summary {
+        summary::write(p, &run_info(&bundle, config.threads), &summaries)?;
+    }
+    if let Some(p) = &out.mqc {
+        mqc::write(p, &summaries)?;
+    }
+    calls::write(out.calls.as_deref(), &summaries)?;
+    let mismatches = summaries
+        .iter()
+        .filter(|s| s.sex_check == Some(SexCheck::Mismatch))
+        .count();
+    if config.fail_on_mismatch && mismatches > 0 {
+        return Err(crate::error::SexMismatch(mismatches).into());
+    }
+    Ok(())
+}
+
+/// One sample: its input through the pipeline to both rules' decisions; `--groups` and
+/// `--needles` (one sample only) are written here.
+fn predict_one(
+    config: &PredictConfig,
+    job: &Job,
+    bundle: &ModelBundle,
+    pool: &rayon::ThreadPool,
+) -> Result<PredictSummary> {
+    let start = Instant::now();
+    let (species, calibration) = resolve_calibration(bundle, job.species.as_deref())
+        .map_err(|e| e.context(format!("sample {}", job.sample)))?;
+    let detector = resolve_rule(config, calibration, bundle)?;
+    let input = Input::open_all(&job.inputs, &config.reading)?;
+    let mut groups = GroupsTable::create(config.outputs.groups.as_deref())?;
+    let mut scorer = Scorer::new(bundle);
     let outcome = pipeline::run(
         &mut scorer,
-        &pool,
+        pool,
         input,
         detector,
         &config.pipeline,
         &mut groups,
     )?;
-    warn_long_records(&bundle, &outcome);
-    let s = summarize(&config, species, calibration, &outcome, &scorer, start);
+    warn_long_records(bundle, &outcome);
+    let s = summarize(config, job, species, calibration, &outcome, &scorer, start);
     groups.finish()?;
-    let out = &config.outputs;
-    if let Some(p) = &out.summary {
-        summary::write(p, &run_info(&bundle, config.threads), &s)?;
-    }
-    if let Some(p) = &out.needles {
+    if let Some(p) = &config.outputs.needles {
         outcome.needles.write(p)?;
     }
-    if let Some(p) = &out.mqc {
-        mqc::write(p, &s)?;
-    }
-    calls::write(out.calls.as_deref(), &s)?;
     log_summary(&s, bundle.settings.chunks);
-    Ok(())
+    Ok(s)
 }
 
 /// The species and its calibration: `--species`, or the model's only one.
@@ -139,6 +171,7 @@ fn warn_long_records(bundle: &ModelBundle, o: &Outcome) {
 /// Both rules' decisions; the likelihood ratio's is the call when the model has it.
 fn summarize(
     config: &PredictConfig,
+    job: &Job,
     species: String,
     calibration: Option<&Calibration>,
     o: &Outcome,
@@ -165,7 +198,7 @@ fn summarize(
         no_call_reason = Some(f.reason());
     }
     PredictSummary {
-        sample: config.sample.clone(),
+        sample: job.sample.clone(),
         species,
         n_records: o.n_records,
         n_bp: o.n_bp,
@@ -185,6 +218,8 @@ fn summarize(
         no_call_reason,
         y_dosage,
         flag: flag.map(dosage::Flag::as_str),
+        expected_sex: job.expected_sex,
+        sex_check: job.expected_sex.map(|e| SexCheck::of(call, e)),
         stopped_early: o.stopped_early,
         seconds: start.elapsed().as_secs_f64(),
         model_seconds: scorer.timings.model,

@@ -8,7 +8,7 @@ use crate::call::dosage::Dosage;
 use crate::error::OutputError;
 
 /// Columns of the calls table.
-pub const CALLS_HEADER: [&str; 16] = [
+pub const CALLS_HEADER: [&str; 18] = [
     "sample",
     "species",
     "n_records",
@@ -25,12 +25,16 @@ pub const CALLS_HEADER: [&str; 16] = [
     "y_dosage_lo",
     "y_dosage_hi",
     "flag",
+    "expected_sex",
+    "sex_check",
 ];
 
-/// Writes the table with the run's one row (to stdout when `path` is `None`).
-pub fn write(path: Option<&Path>, s: &PredictSummary) -> Result<(), OutputError> {
+/// Writes the table, a row per sample (to stdout when `path` is `None`).
+pub fn write(path: Option<&Path>, summaries: &[PredictSummary]) -> Result<(), OutputError> {
     let mut calls = Table::create(path, &CALLS_HEADER)?;
-    calls.row(row(s))?;
+    for s in summaries {
+        calls.row(row(s))?;
+    }
     calls.finish()
 }
 
@@ -52,9 +56,15 @@ fn row(s: &PredictSummary) -> Vec<String> {
         dosage(s, |d| d.lo),
         dosage(s, |d| d.hi),
         s.flag.unwrap_or("NA").to_string(),
+        s.expected_sex
+            .map_or("NA", crate::check::sex_str)
+            .to_string(),
+        s.sex_check.map_or("NA", |c| c.as_str()).to_string(),
     ]
 }
 
 fn dosage(s: &PredictSummary, part: fn(&Dosage) -> f64) -> String {
-    s.y_dosage.as_ref().map_or("NA".into(), |d| format!("{:.4}", part(d)))
+    s.y_dosage
+        .as_ref()
+        .map_or("NA".into(), |d| format!("{:.4}", part(d)))
 }

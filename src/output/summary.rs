@@ -7,6 +7,8 @@ use anyhow::{Context, Result};
 
 use crate::call::dosage::Dosage;
 use crate::call::Call;
+use crate::check::SexCheck;
+use crate::cohort::sheet::Sex;
 use crate::input::{InputStats, Skipped};
 
 /// What a run read and decided (also `--summary-json`).
@@ -42,6 +44,11 @@ pub struct PredictSummary {
     pub y_dosage: Option<Dosage>,
     /// What the dosage says beside the call (`y_partial`), when anything.
     pub flag: Option<&'static str>,
+    /// The reported sex and whether the call agrees with it.
+    #[serde(serialize_with = "sex_str")]
+    pub expected_sex: Option<Sex>,
+    #[serde(serialize_with = "check_str")]
+    pub sex_check: Option<SexCheck>,
     pub stopped_early: bool,
     pub seconds: f64,
     /// Time in the model's forward passes.
@@ -80,6 +87,24 @@ fn call_str<S: serde::Serializer>(c: &Call, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(c.as_str())
 }
 
+fn sex_str<S: serde::Serializer>(v: &Option<Sex>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) => s.serialize_str(crate::check::sex_str(*x)),
+        None => s.serialize_none(),
+    }
+}
+
+fn check_str<S: serde::Serializer>(v: &Option<SexCheck>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) => s.serialize_str(x.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Version of the summary JSON's layout: 2 added `schema_version`, `y_dosage`, `flag`,
+/// `expected_sex`, `sex_check`, and `samples` (a list) for `--samples`.
+pub const SCHEMA_VERSION: u32 = 2;
+
 /// The run's settings the summary reports beside its counts.
 pub struct RunInfo {
     pub model: String,
@@ -89,10 +114,12 @@ pub struct RunInfo {
     pub threads: usize,
 }
 
-/// Writes the summary JSON (complete or absent).
-pub fn write(path: &Path, run: &RunInfo, summary: &PredictSummary) -> Result<()> {
-    let value = serde_json::json!({
+/// Writes the summary JSON (complete or absent): one sample's under `summary`, a sheet's as the
+/// list `samples`.
+pub fn write(path: &Path, run: &RunInfo, summaries: &[PredictSummary]) -> Result<()> {
+    let mut value = serde_json::json!({
         "tool": "genosift",
+        "schema_version": SCHEMA_VERSION,
         "version": env!("CARGO_PKG_VERSION"),
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "model": run.model,
@@ -100,8 +127,15 @@ pub fn write(path: &Path, run: &RunInfo, summary: &PredictSummary) -> Result<()>
         "chunk_len": run.chunk_len,
         "both_strands": run.both_strands,
         "threads": run.threads,
-        "summary": summary,
     });
+    value[if summaries.len() == 1 {
+        "summary"
+    } else {
+        "samples"
+    }] = match summaries {
+        [one] => serde_json::to_value(one)?,
+        many => serde_json::to_value(many)?,
+    };
     let text = serde_json::to_string_pretty(&value)? + "\n";
     super::write_atomic(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
