@@ -84,6 +84,8 @@ pub struct Job {
 pub struct PredictConfig {
     /// The samples: the inputs on the command line, or the rows of `--samples`.
     pub jobs: Vec<Job>,
+    /// The jobs are a `--samples` sheet's (the summary JSON then lists them, even one).
+    pub from_sheet: bool,
     pub reading: InputOptions,
     pub fail_on_mismatch: bool,
     pub rule: CallRule,
@@ -124,6 +126,7 @@ pub fn predict(a: &PredictArgs) -> Result<PredictConfig> {
     let early_stop = a.stop_when_confident || a.max_groups.is_some();
     Ok(PredictConfig {
         jobs,
+        from_sheet: a.samples.is_some(),
         reading: input_options(&a.input, early_stop, a.seed),
         fail_on_mismatch: a.fail_on_mismatch,
         rule: a.rule,

@@ -411,6 +411,7 @@ fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
     }
     std::fs::write(&sheet, text).unwrap();
     let table = dir.path().join("calls.tsv");
+    let json = dir.path().join("summary.json");
     let run = |fail: bool| {
         let mut cmd = genosift();
         cmd.args(["predict", "-q", "-t", "2", "-m"])
@@ -418,7 +419,9 @@ fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
             .arg("--samples")
             .arg(&sheet)
             .arg("-o")
-            .arg(&table);
+            .arg(&table)
+            .arg("--summary-json")
+            .arg(&json);
         if fail {
             cmd.arg("--fail-on-mismatch");
         }
@@ -426,6 +429,16 @@ fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
     };
     run(false).success();
     let out = run(true).code(3);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["schema_version"], 2);
+    let checks: Vec<&str> = v["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sex_check"].as_str().unwrap_or("null"))
+        .collect();
+    assert_eq!(checks, ["ok", "mismatch", "ok", "null"]);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(stderr.contains("1 sample(s)"), "{stderr}");
     // The table is complete either way: a row per sample, in sheet order.

@@ -43,7 +43,12 @@ pub fn run(a: &PredictArgs) -> Result<()> {
     };
     let out = &config.outputs;
     if let Some(p) = &out.summary {
-        summary::write(p, &run_info(&bundle, config.threads), &summaries)?;
+        summary::write(
+            p,
+            &run_info(&bundle, config.threads),
+            &summaries,
+            config.from_sheet,
+        )?;
     }
     if let Some(p) = &out.mqc {
         mqc::write(p, &summaries)?;

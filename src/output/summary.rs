@@ -114,9 +114,14 @@ pub struct RunInfo {
     pub threads: usize,
 }
 
-/// Writes the summary JSON (complete or absent): one sample's under `summary`, a sheet's as the
-/// list `samples`.
-pub fn write(path: &Path, run: &RunInfo, summaries: &[PredictSummary]) -> Result<()> {
+/// Writes the summary JSON (complete or absent): one sample's under `summary`, a sheet's
+/// (`as_list`) as the list `samples`.
+pub fn write(
+    path: &Path,
+    run: &RunInfo,
+    summaries: &[PredictSummary],
+    as_list: bool,
+) -> Result<()> {
     let mut value = serde_json::json!({
         "tool": "genosift",
         "schema_version": SCHEMA_VERSION,
@@ -128,14 +133,10 @@ pub fn write(path: &Path, run: &RunInfo, summaries: &[PredictSummary]) -> Result
         "both_strands": run.both_strands,
         "threads": run.threads,
     });
-    value[if summaries.len() == 1 {
-        "summary"
-    } else {
-        "samples"
-    }] = match summaries {
-        [one] => serde_json::to_value(one)?,
-        many => serde_json::to_value(many)?,
-    };
+    match summaries {
+        [one] if !as_list => value["summary"] = serde_json::to_value(one)?,
+        all => value["samples"] = serde_json::to_value(all)?,
+    }
     let text = serde_json::to_string_pretty(&value)? + "\n";
     super::write_atomic(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
