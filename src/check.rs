@@ -73,7 +73,6 @@ pub fn parse_expected_sex(s: &str) -> Result<Sex, String> {
 /// One sample of a `--samples` sheet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SheetSample {
-    pub line: usize,
     pub sample: String,
     pub reads: Vec<PathBuf>,
     pub sex: Option<Sex>,
@@ -136,7 +135,6 @@ fn parse_samples(text: &str, base: &Path) -> Result<Vec<SheetSample>> {
             .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("na"))
             .map(str::to_string);
         rows.push(SheetSample {
-            line: i + 1,
             sample,
             reads,
             sex,

@@ -336,22 +336,28 @@ impl EvidenceCall {
     }
 }
 
+/// A single-threshold detector (threshold logit 0) with these rates, for tests.
+#[cfg(test)]
+pub(crate) fn test_evidence(p_hit_male: f64, p_hit_female: f64) -> YEvidence {
+    YEvidence {
+        logit_threshold: 0.0,
+        p_hit_male,
+        p_hit_female,
+        male_chunks: 0,
+        female_chunks: 0,
+        y_chunk_share: 0.0,
+        sensitivity: 0.0,
+        bins: Vec::new(),
+        overdispersion: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ev(pm: f64, pf: f64) -> YEvidence {
-        YEvidence {
-            logit_threshold: 0.0,
-            p_hit_male: pm,
-            p_hit_female: pf,
-            male_chunks: 0,
-            female_chunks: 0,
-            y_chunk_share: 0.0,
-            sensitivity: 0.0,
-            bins: Vec::new(),
-            overdispersion: None,
-        }
+        test_evidence(pm, pf)
     }
 
     #[test]

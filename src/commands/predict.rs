@@ -185,23 +185,18 @@ fn summarize(
 ) -> PredictSummary {
     let min_confidence = config.pipeline.min_confidence;
     let (threshold, paper_call) = o.groups.decide(calibration);
-    let (rule, mut call) = match &o.evidence {
-        Some(e) => ("lr", e.decide(min_confidence)),
-        None => ("paper", paper_call),
-    };
-    let y_dosage = o
+    let lr = o
         .evidence
         .as_ref()
-        .and_then(|e| dosage::y_dosage(e.hits, e.chunks, &e.evidence));
-    let flag = y_dosage.as_ref().and_then(dosage::flag);
-    let mut no_call_reason = match &o.evidence {
-        Some(e) => e.no_call_reason(min_confidence).map(|r| r.as_str()),
-        None => (call == Call::NoCall).then_some("no calibrated threshold or group"),
+        .map(|e| dosage::verdict(e, min_confidence));
+    let (rule, call, no_call_reason) = match &lr {
+        Some(v) => ("lr", v.call, v.no_call_reason),
+        None => (
+            "paper",
+            paper_call,
+            (paper_call == Call::NoCall).then_some("no calibrated threshold or group"),
+        ),
     };
-    if let Some(f) = flag {
-        call = Call::NoCall;
-        no_call_reason = Some(f.reason());
-    }
     PredictSummary {
         sample: job.sample.clone(),
         species,
@@ -221,8 +216,8 @@ fn summarize(
         max_confidence: o.evidence.as_ref().map(|e| e.max_confidence),
         call,
         no_call_reason,
-        y_dosage,
-        flag: flag.map(dosage::Flag::as_str),
+        y_dosage: lr.and_then(|v| v.dosage),
+        flag: lr.and_then(|v| v.flag).map(dosage::Flag::as_str),
         expected_sex: job.expected_sex,
         sex_check: job.expected_sex.map(|e| SexCheck::of(call, e)),
         stopped_early: o.stopped_early,

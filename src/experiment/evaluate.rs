@@ -343,7 +343,7 @@ fn resampled_lr_calls(
                     e.add(l);
                 }
             }
-            e.decide(min_confidence)
+            crate::call::dosage::verdict(&e, min_confidence).call
         })
         .collect()
 }

@@ -66,12 +66,11 @@ fn read_fractions(g: &Genome, y: &[u8], read_len: usize, unique: &HashSet<u64>) 
     let len = read_len.clamp(1, y.len());
     // hits[i]: unique k-mers starting before i.
     let mut hits = vec![0u32; y.len() + 1];
-    let mut is_unique = vec![false; y.len()];
     for (at, k) in canonical_kmers(y) {
-        is_unique[at] = unique.contains(&k);
+        hits[at + 1] = u32::from(unique.contains(&k));
     }
-    for (i, &u) in is_unique.iter().enumerate() {
-        hits[i + 1] = hits[i] + u32::from(u);
+    for i in 0..y.len() {
+        hits[i + 1] += hits[i];
     }
     let starts = y.len() - len + 1;
     let (mut specific, mut with_unique) = (0usize, 0usize);

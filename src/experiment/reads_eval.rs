@@ -31,6 +31,7 @@ use super::ideal::{self, IdealShares};
 use super::metrics::mean_sd;
 use crate::bundle::ModelBundle;
 use crate::call::calibration::Calibration;
+use crate::call::dosage;
 use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::call::paper::SampleCall;
 use crate::call::Call;
@@ -327,7 +328,7 @@ fn lr_tallies(
                 for i in subset(&g.chunks, n, &mut rng) {
                     e.add(g.chunks[i].1);
                 }
-                e.decide(opts.min_confidence)
+                dosage::verdict(&e, opts.min_confidence).call
             });
             (rule, tally(&sexes(set), &calls, opts.repeats))
         })

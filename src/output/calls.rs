@@ -38,7 +38,7 @@ pub fn write(path: Option<&Path>, summaries: &[PredictSummary]) -> Result<(), Ou
     calls.finish()
 }
 
-fn row(s: &PredictSummary) -> Vec<String> {
+pub(super) fn row(s: &PredictSummary) -> Vec<String> {
     vec![
         s.sample.clone(),
         s.species.clone(),
