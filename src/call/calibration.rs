@@ -15,6 +15,12 @@ pub struct Calibration {
     /// How the thresholds were chosen (`median` as in the paper, or `quantile`).
     pub rule: String,
     pub thresholds: BTreeMap<u64, f64>,
+    /// For each K of `thresholds`: how often the threshold called the validation genomes'
+    /// resampled fractions right (balanced: the mean of the male and the female share). The
+    /// paper's rule says `no-call` at a K whose accuracy is below `--min-confidence`. Empty in
+    /// calibrations made before it was recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub validation_accuracy: BTreeMap<u64, f64>,
     /// The per-chunk Y detector of the likelihood-ratio rule, for models with a chunk classifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<YEvidence>,
@@ -39,6 +45,7 @@ mod tests {
         let c = Calibration {
             rule: "median".into(),
             thresholds: [(25, 0.7), (100, 0.6), (1000, 0.5)].into_iter().collect(),
+            validation_accuracy: BTreeMap::new(),
             evidence: None,
         };
         assert_eq!(c.threshold_for(10), None);

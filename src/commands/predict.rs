@@ -6,8 +6,8 @@ use anyhow::{bail, Result};
 
 use crate::bundle::ModelBundle;
 use crate::call::calibration::Calibration;
+use crate::call::dosage;
 use crate::call::lr::{EvidenceCall, YEvidence};
-use crate::call::{dosage, Call};
 use crate::check::SexCheck;
 use crate::cli::{CallRule, PredictArgs};
 use crate::config::{Job, PredictConfig};
@@ -184,18 +184,14 @@ fn summarize(
     start: Instant,
 ) -> PredictSummary {
     let min_confidence = config.pipeline.min_confidence;
-    let (threshold, paper_call) = o.groups.decide(calibration);
+    let paper = o.groups.decide(calibration, min_confidence);
     let lr = o
         .evidence
         .as_ref()
         .map(|e| dosage::verdict(e, min_confidence));
     let (rule, call, no_call_reason) = match &lr {
         Some(v) => ("lr", v.call, v.no_call_reason),
-        None => (
-            "paper",
-            paper_call,
-            (paper_call == Call::NoCall).then_some("no calibrated threshold or group"),
-        ),
+        None => ("paper", paper.call, paper.no_call_reason),
     };
     PredictSummary {
         sample: job.sample.clone(),
@@ -206,7 +202,7 @@ fn summarize(
         n_groups: o.groups.n_groups,
         dropped_chunks: o.dropped_chunks,
         fraction: o.groups.fraction(),
-        threshold,
+        threshold: paper.threshold,
         rule,
         chunks_scored: o.chunks_scored,
         y_hits: o.evidence.as_ref().map(|e| e.hits),

@@ -229,6 +229,7 @@ pub fn calibrate(
         let male_share =
             set.iter().filter(|s| s.sex == Sex::Male).count() as f64 / set.len() as f64;
         let mut thresholds = BTreeMap::new();
+        let mut validation_accuracy = BTreeMap::new();
         for (ki, &k) in opts.ks.iter().enumerate() {
             let all: Vec<f64> = set
                 .iter()
@@ -236,7 +237,21 @@ pub fn calibrate(
                 .collect();
             let t = threshold(rule, &all, male_share).expect("fractions present");
             thresholds.insert(k, t);
+            if let Some(a) = balanced_accuracy(&set, ki, t) {
+                validation_accuracy.insert(k, a);
+            }
         }
+        tracing::info!(
+            "{species}: the paper's thresholds by K (validation accuracy): {}",
+            thresholds
+                .iter()
+                .map(|(k, t)| match validation_accuracy.get(k) {
+                    Some(a) => format!("{k}: {t:.3} ({a:.3})"),
+                    None => format!("{k}: {t:.3}"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let evidence = fit_evidence(&set);
         match &evidence {
             Some(e) => tracing::info!(
@@ -276,6 +291,7 @@ pub fn calibrate(
             Calibration {
                 rule: rule.to_string(),
                 thresholds,
+                validation_accuracy,
                 evidence,
             },
         );
@@ -285,6 +301,23 @@ pub fn calibrate(
     }
     bundle.settings.save(model_dir)?;
     Ok(result)
+}
+
+/// How often threshold `t` calls the resampled fractions at K index `ki` right: the mean of the
+/// male genomes' share at or below it and the female genomes' share above it (`None` without a
+/// genome of each sex).
+fn balanced_accuracy(set: &[Resampled], ki: usize, t: f64) -> Option<f64> {
+    let share = |sex: Sex, right: &dyn Fn(f64) -> bool| {
+        let f: Vec<f64> = set
+            .iter()
+            .filter(|g| g.sex == sex)
+            .flat_map(|g| g.fractions[ki].iter().copied())
+            .collect();
+        (!f.is_empty()).then(|| f.iter().filter(|&&x| right(x)).count() as f64 / f.len() as f64)
+    };
+    let male = share(Sex::Male, &|f| f <= t)?;
+    let female = share(Sex::Female, &|f| f > t)?;
+    Some((male + female) / 2.0)
 }
 
 /// The Y detector from one species' validation pools (chunks of male vs female genomes), with
@@ -637,6 +670,26 @@ mod tests {
         let only_males = tally(&sexes[..2], &calls[..2], 2);
         assert_eq!(only_males.female_accuracy, None);
         assert_eq!(fmt_share(only_males.female_accuracy), "NA");
+    }
+
+    #[test]
+    fn balanced_accuracy_by_hand() {
+        let genome = |sex, f: &[f64]| Resampled {
+            sex,
+            fractions: vec![f.to_vec()],
+            pool: Vec::new(),
+        };
+        // Males at or below 0.5 in 3 of 4 subsets, females above it in 1 of 2: (0.75 + 0.5) / 2.
+        let set = [
+            genome(Sex::Male, &[0.2, 0.5]),
+            genome(Sex::Male, &[0.4, 0.9]),
+            genome(Sex::Female, &[0.9, 0.5]),
+        ];
+        assert_eq!(balanced_accuracy(&set, 0, 0.5), Some(0.625));
+        // Both sexes' groups all look female: threshold 1, nothing above it, accuracy one half.
+        let weak = [genome(Sex::Male, &[1.0]), genome(Sex::Female, &[1.0])];
+        assert_eq!(balanced_accuracy(&weak, 0, 1.0), Some(0.5));
+        assert_eq!(balanced_accuracy(&set[..2], 0, 0.5), None);
     }
 
     #[test]

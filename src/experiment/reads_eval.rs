@@ -348,7 +348,7 @@ fn paper_tally(
         for i in subset(&g.groups, n, rng) {
             c.add(g.groups[i].1);
         }
-        c.decide(Some(cal)).1
+        c.decide(Some(cal), opts.min_confidence).call
     });
     tally(&sexes(set), &calls, opts.repeats)
 }

@@ -1,5 +1,7 @@
 //! `--mqc`: a MultiQC custom-content table, one row per sample: the calls table's values, the
-//! call first.
+//! call first, under MultiQC's header block (section, table settings, and for every column a
+//! title, a description and, for numbers, a format at the calls table's precision). Checked with
+//! MultiQC itself in CI (workflows/multiqc/check_report.py).
 
 use std::path::Path;
 
@@ -8,40 +10,107 @@ use anyhow::{Context, Result};
 use super::calls::{self, CALLS_HEADER};
 use super::summary::PredictSummary;
 
-/// The table's columns after `Sample`, by their calls-table names.
-const COLUMNS: [&str; 16] = [
-    "call",
-    "rule",
-    "posterior_male",
-    "y_hits",
-    "chunks_scored",
-    "frac_female_groups",
-    "threshold",
-    "n_groups",
-    "n_records",
-    "n_bp",
-    "y_dosage",
-    "y_dosage_lo",
-    "y_dosage_hi",
-    "flag",
-    "expected_sex",
-    "sex_check",
+/// A column of the MultiQC table: its calls-table name, title, description and MultiQC display
+/// settings (a Python format string, and a range and colour scale for numbers).
+struct Column {
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    format: Option<&'static str>,
+    range: Option<(f64, f64, &'static str)>,
+}
+
+const fn text(name: &'static str, title: &'static str, description: &'static str) -> Column {
+    Column {
+        name,
+        title,
+        description,
+        format: None,
+        range: None,
+    }
+}
+
+const fn number(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    format: &'static str,
+    range: Option<(f64, f64, &'static str)>,
+) -> Column {
+    Column {
+        name,
+        title,
+        description,
+        format: Some(format),
+        range,
+    }
+}
+
+/// Probabilities and dosages keep the calls table's precision (MultiQC's default is one decimal).
+const PROB: &str = "{:.6f}";
+const DOSAGE: &str = "{:.4f}";
+const COUNT: &str = "{:,.0f}";
+
+/// The table's columns after `Sample`, the call first.
+const COLUMNS: [Column; 16] = [
+    text("call", "Sex", "Inferred genetic sex: male, female or no-call"),
+    text("rule", "Rule", "Calling rule: lr (likelihood ratio of Y evidence) or paper"),
+    number("posterior_male", "P(male)", "Posterior probability that the sample is male (lr rule)", PROB, Some((0.0, 1.0, "RdBu"))),
+    number("y_hits", "Y hits", "Chunks the Y detector fired on", COUNT, None),
+    number("chunks_scored", "Chunks", "Chunks scored by the model", COUNT, None),
+    number("frac_female_groups", "Female groups", "Share of groups with P(female) > 0.5 (paper rule)", PROB, Some((0.0, 1.0, "RdBu"))),
+    number("threshold", "Threshold", "Calibrated threshold on the female-group share (paper rule)", PROB, None),
+    number("n_groups", "Groups", "Groups of chunks scored by the head", COUNT, None),
+    number("n_records", "Reads", "Records read", COUNT, None),
+    number("n_bp", "Bases", "Bases read", COUNT, None),
+    number("y_dosage", "Y dosage", "Y signal relative to a normal male (1 = XY, 0 = XX)", DOSAGE, Some((0.0, 1.5, "PuOr"))),
+    number("y_dosage_lo", "Y dosage lo", "Lower bound of the 95% interval of the Y dosage", DOSAGE, None),
+    number("y_dosage_hi", "Y dosage hi", "Upper bound of the 95% interval of the Y dosage", DOSAGE, None),
+    text("flag", "Flag", "y_partial: the Y dosage interval excludes both 0 and 1 (male contamination, mosaic loss of Y, a mixture); NA: none"),
+    text("expected_sex", "Reported sex", "Sex given by --expected-sex or the sample sheet"),
+    text("sex_check", "Sex check", "ok, mismatch (inferred differs from reported) or no-call"),
 ];
 
-pub fn write(path: &Path, summaries: &[PredictSummary]) -> Result<()> {
-    let mut text = format!(
+/// The MultiQC header block: section, table settings and the columns' headers, as YAML comments.
+fn header() -> String {
+    let mut h = format!(
         "# id: 'genosift'\n\
-         # section_name: 'genosift sex calls'\n\
-         # description: 'Genetic sex called from unaligned reads by genosift {}'\n\
+         # section_name: 'genosift: genetic sex'\n\
+         # description: 'Genetic sex called from unaligned reads by genosift {}: the call, its \
+         evidence (posterior, Y hits, Y dosage with a 95% interval) and the check against the \
+         reported sex.'\n\
          # format: 'tsv'\n\
          # plot_type: 'table'\n\
-         Sample\t{}\n",
+         # pconfig:\n\
+         #     id: 'genosift_calls'\n\
+         #     title: 'genosift: sex calls'\n\
+         #     namespace: 'genosift'\n\
+         # headers:\n",
         env!("CARGO_PKG_VERSION"),
-        COLUMNS.join("\t"),
     );
+    for c in &COLUMNS {
+        h.push_str(&format!(
+            "#     {}:\n#         title: '{}'\n#         description: '{}'\n",
+            c.name, c.title, c.description
+        ));
+        if let Some(f) = c.format {
+            h.push_str(&format!("#         format: '{f}'\n"));
+        }
+        if let Some((min, max, scale)) = c.range {
+            h.push_str(&format!(
+                "#         min: {min}\n#         max: {max}\n#         scale: '{scale}'\n"
+            ));
+        }
+    }
+    h
+}
+
+pub fn write(path: &Path, summaries: &[PredictSummary]) -> Result<()> {
+    let names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+    let mut text = format!("{}Sample\t{}\n", header(), names.join("\t"));
     let at = |name: &str| CALLS_HEADER.iter().position(|c| *c == name);
     let picks: Vec<usize> = std::iter::once("sample")
-        .chain(COLUMNS)
+        .chain(names.iter().copied())
         .map(|c| at(c).expect("an mqc column is a calls column"))
         .collect();
     for s in summaries {
@@ -60,8 +129,10 @@ mod tests {
 
     #[test]
     fn every_column_is_a_calls_column() {
-        for c in COLUMNS {
-            assert!(CALLS_HEADER.contains(&c), "{c}");
+        for c in &COLUMNS {
+            assert!(CALLS_HEADER.contains(&c.name), "{}", c.name);
+            // Single quotes would end the YAML strings of the header.
+            assert!(!c.title.contains('\'') && !c.description.contains('\''));
         }
     }
 }
