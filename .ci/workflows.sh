@@ -279,8 +279,9 @@ snakemake_wrapper() {
 }
 check "snakemake: wrapper test (indexed BAM; index elsewhere, as --index; BAM + FASTQ with --max-groups)" snakemake_wrapper
 
-# 4. MultiQC itself on two demo samples' --mqc tables: genosift's section, every sample, full
-#    precision (workflows/multiqc/check_report.py reads MultiQC's JSON data file).
+# 4. MultiQC itself on two demo samples' --mqc output: genosift's section table and General
+#    Statistics columns, every sample, full precision (workflows/multiqc/check_report.py reads
+#    MultiQC's JSON data file).
 multiqc_report() {
     local d=$work/multiqc sex
     mkdir -p "$d/in"
@@ -293,7 +294,7 @@ multiqc_report() {
         python workflows/multiqc/check_report.py "$d/out/multiqc_data/multiqc_data.json" \
             "$d/in/demo_male.calls.tsv" "$d/in/demo_female.calls.tsv"
 }
-check "multiqc: genosift's --mqc tables of two demo samples, full precision" multiqc_report
+check "multiqc: two demo samples' --mqc output in genosift's section and General Statistics, full precision" multiqc_report
 
 # 5. Containers and scripts
 check "hadolint: containers/Dockerfile, containers/Dockerfile.cuda" \

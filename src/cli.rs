@@ -241,7 +241,8 @@ pub struct PredictArgs {
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub needles_top: usize,
 
-    /// MultiQC custom-content table of the call (name it *_mqc.tsv).
+    /// MultiQC custom content: the section table (name it NAME_mqc.tsv) and, beside it,
+    /// NAME_stats_mqc.tsv with the General Statistics columns.
     #[arg(long, value_name = "FILE")]
     pub mqc: Option<PathBuf>,
 

@@ -221,6 +221,17 @@ fn needles_name_real_reads_and_mqc_table() {
     assert!(text.starts_with("# id: 'genosift'"));
     let row = text.lines().last().unwrap();
     assert!(row.starts_with("demo-male\tmale\tlr\t"), "{row}");
+    assert!(
+        text.contains("#     posterior_male:\n#         title: 'P(male)'"),
+        "{text}"
+    );
+    // Beside it, the General Statistics columns.
+    let stats = std::fs::read_to_string(dir.path().join("demo_stats_mqc.tsv")).unwrap();
+    assert!(stats.contains("# plot_type: 'generalstats'"), "{stats}");
+    let mut lines = stats.lines().rev();
+    let (row, header) = (lines.next().unwrap(), lines.next().unwrap());
+    assert_eq!(header, "Sample\tcall\tposterior_male\ty_dosage\tsex_check");
+    assert!(row.starts_with("demo-male\tmale\t1.000000\t"), "{row}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! title, a description and, for numbers, a format at the calls table's precision). Checked with
 //! MultiQC itself in CI (workflows/multiqc/check_report.py).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -71,9 +71,12 @@ const COLUMNS: [Column; 16] = [
     text("sex_check", "Sex check", "ok, mismatch (inferred differs from reported) or no-call"),
 ];
 
-/// The MultiQC header block: section, table settings and the columns' headers, as YAML comments.
-fn header() -> String {
-    let mut h = format!(
+/// The columns genosift adds to MultiQC's General Statistics table.
+const GENERAL_STATS: [&str; 4] = ["call", "posterior_male", "y_dosage", "sex_check"];
+
+/// The section's header block: its id, title, description and table settings.
+fn section_header() -> String {
+    format!(
         "# id: 'genosift'\n\
          # section_name: 'genosift: genetic sex'\n\
          # description: 'Genetic sex called from unaligned reads by genosift {}: the call, its \
@@ -84,11 +87,24 @@ fn header() -> String {
          # pconfig:\n\
          #     id: 'genosift_calls'\n\
          #     title: 'genosift: sex calls'\n\
-         #     namespace: 'genosift'\n\
-         # headers:\n",
+         #     namespace: 'genosift'\n",
         env!("CARGO_PKG_VERSION"),
-    );
-    for c in &COLUMNS {
+    )
+}
+
+/// The General Statistics file's header block.
+fn general_stats_header() -> String {
+    "# id: 'genosift_general_stats'\n\
+     # format: 'tsv'\n\
+     # plot_type: 'generalstats'\n\
+     # namespace: 'genosift'\n"
+        .to_string()
+}
+
+/// The `headers:` block: for every column a title, a description and display settings.
+fn column_headers(columns: &[&Column]) -> String {
+    let mut h = String::from("# headers:\n");
+    for c in columns {
         h.push_str(&format!(
             "#     {}:\n#         title: '{}'\n#         description: '{}'\n",
             c.name, c.title, c.description
@@ -105,9 +121,27 @@ fn header() -> String {
     h
 }
 
-pub fn write(path: &Path, summaries: &[PredictSummary]) -> Result<()> {
-    let names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
-    let mut text = format!("{}Sample\t{}\n", header(), names.join("\t"));
+/// Where the General Statistics file goes: beside `path`, `NAME_mqc.tsv` → `NAME_stats_mqc.tsv`
+/// (MultiQC finds both by their `_mqc` suffix).
+pub fn general_stats_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let stem = name
+        .strip_suffix("_mqc.tsv")
+        .or_else(|| name.strip_suffix(".tsv"))
+        .unwrap_or(&name);
+    path.with_file_name(format!("{stem}_stats_mqc.tsv"))
+}
+
+/// The table of `columns` under `header`, a row per sample.
+fn table(header: String, columns: &[&Column], summaries: &[PredictSummary]) -> String {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let mut text = format!(
+        "{header}{}Sample\t{}\n",
+        column_headers(columns),
+        names.join("\t")
+    );
     let at = |name: &str| CALLS_HEADER.iter().position(|c| *c == name);
     let picks: Vec<usize> = std::iter::once("sample")
         .chain(names.iter().copied())
@@ -119,8 +153,31 @@ pub fn write(path: &Path, summaries: &[PredictSummary]) -> Result<()> {
         text.push_str(&fields.join("\t"));
         text.push('\n');
     }
-    super::write_atomic(path, text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
+    text
+}
+
+/// Writes the section table to `path` and the General Statistics columns beside it
+/// ([`general_stats_path`]).
+pub fn write(path: &Path, summaries: &[PredictSummary]) -> Result<()> {
+    let all: Vec<&Column> = COLUMNS.iter().collect();
+    let general: Vec<&Column> = GENERAL_STATS
+        .iter()
+        .map(|&n| {
+            COLUMNS
+                .iter()
+                .find(|c| c.name == n)
+                .expect("a table column")
+        })
+        .collect();
+    let stats = general_stats_path(path);
+    for (p, text) in [
+        (path, table(section_header(), &all, summaries)),
+        (&stats, table(general_stats_header(), &general, summaries)),
+    ] {
+        super::write_atomic(p, text.as_bytes())
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -134,5 +191,16 @@ mod tests {
             // Single quotes would end the YAML strings of the header.
             assert!(!c.title.contains('\'') && !c.description.contains('\''));
         }
+        for n in GENERAL_STATS {
+            assert!(COLUMNS.iter().any(|c| c.name == n), "{n}");
+        }
+    }
+
+    #[test]
+    fn general_stats_beside_the_table() {
+        let p = |s: &str| general_stats_path(Path::new(s));
+        assert_eq!(p("out/demo_mqc.tsv"), Path::new("out/demo_stats_mqc.tsv"));
+        assert_eq!(p("demo.tsv"), Path::new("demo_stats_mqc.tsv"));
+        assert_eq!(p("demo"), Path::new("demo_stats_mqc.tsv"));
     }
 }

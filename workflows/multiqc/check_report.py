@@ -1,57 +1,88 @@
 #!/usr/bin/env python3
-"""Checks a MultiQC run on genosift's `--mqc` tables (.ci/workflows.sh, issue 18 item 5).
+"""Checks a MultiQC run on genosift's `--mqc` output (.ci/workflows.sh, issue 18 item 5).
 
     check_report.py MULTIQC_DATA_JSON CALLS_TSV...
 
-MultiQC must have found genosift's custom content (section id `genosift`), one row per sample of
-the calls tables, with every column of the table and the values at the calls table's precision
-(MultiQC's default display rounds to one decimal; the data file keeps what was parsed, and the
-header's `format` keeps it on screen)."""
+MultiQC must have found both of genosift's custom-content files for every sample of the calls
+tables: the section table (`id: genosift`, every column) and the General Statistics columns
+(`call`, `posterior_male`, `y_dosage`, `sex_check`), with the values at the calls table's
+precision and the display formats that keep it on screen (MultiQC's default shows one decimal,
+so 0.96 and 0.995 both read "1.0")."""
 
 import csv
 import json
 import sys
+
+GENERAL_STATS = ("call", "posterior_male", "y_dosage", "sex_check")
+TABLE = GENERAL_STATS + ("rule", "y_hits", "y_dosage_lo", "y_dosage_hi", "flag", "expected_sex")
+FORMATS = {"posterior_male": "{:.6f}", "y_dosage": "{:.4f}"}
+
+
+def same(have, want: str) -> bool:
+    if str(have) == want:
+        return True
+    try:
+        return float(have) == float(want)
+    except (TypeError, ValueError):
+        return False
+
+
+def compare(where: str, got: dict, row: dict, columns, problems: list) -> None:
+    for col in columns:
+        if col not in got and row[col] == "NA":
+            continue  # MultiQC drops empty cells
+        if not same(got.get(col), row[col]):
+            problems.append(f"{where}: {row['sample']} {col} is {got.get(col)!r}, calls.tsv {row[col]!r}")
+
+
+def general_stats(report: dict, problems: list):
+    """genosift's General Statistics data and headers (MultiQC keys them by module)."""
+    data, headers = {}, {}
+    for module, h in report.get("report_general_stats_headers", {}).items():
+        if any("genosift" in str(v.get("namespace", "")) for v in h.values()):
+            headers.update(h)
+            data.update(report["report_general_stats_data"].get(module, {}))
+    if not headers:
+        problems.append("General Statistics: no genosift columns")
+    for col in GENERAL_STATS:
+        if col not in headers:
+            problems.append(f"General Statistics: no {col} column")
+    for col, fmt in FORMATS.items():
+        if headers.get(col, {}).get("format") != fmt:
+            problems.append(f"General Statistics: {col} shown as {headers.get(col, {}).get('format')!r}, not {fmt!r}")
+    return data
 
 
 def main() -> int:
     data_json, *calls_files = sys.argv[1:]
     with open(data_json) as f:
         report = json.load(f)
-    raw = report.get("report_saved_raw_data", {})
-    tables = {k: v for k, v in raw.items() if "genosift" in k}
-    if not tables:
-        print(f"error: {data_json}: no genosift data (found: {sorted(raw)})", file=sys.stderr)
-        return 1
-    (name, table), = tables.items()
     problems = []
-    for path in calls_files:
-        with open(path) as f:
-            for row in csv.DictReader(f, delimiter="\t"):
-                got = table.get(row["sample"])
-                if got is None:
-                    problems.append(f"{name}: no row for {row['sample']} (have {sorted(table)})")
-                    continue
-                for col in ("call", "posterior_male", "y_hits", "y_dosage", "sex_check"):
-                    want = row[col]
-                    have = got.get(col)
-                    same = str(have) == want
-                    if not same and want != "NA":
-                        try:
-                            same = float(have) == float(want)
-                        except (TypeError, ValueError):
-                            same = False
-                    if not same:
-                        problems.append(f"{row['sample']}: {col} is {have!r} in MultiQC, {want!r} in {path}")
-    # The table's display: genosift's titles, and probabilities shown with six decimals.
-    plots = json.dumps(report.get("report_plot_data", {}))
+    raw = report.get("report_saved_raw_data", {})
+    tables = [v for k, v in raw.items() if k.endswith("genosift_calls")]
+    table = tables[0] if len(tables) == 1 else {}
+    if not table:
+        problems.append(f"no genosift section table (data: {sorted(raw)})")
+    plots = json.dumps(report.get("report_plot_data", {}).get("genosift_calls", {}))
     for shown in ("P(male)", "Y dosage", "Sex check", '"format": "{:.6f}"'):
         if shown not in plots:
-            problems.append(f"{shown} is not in MultiQC's table settings")
+            problems.append(f"section table: {shown} is not in its settings")
+    stats = general_stats(report, problems)
+    rows = [r for p in calls_files for r in csv.DictReader(open(p), delimiter="\t")]
+    for row in rows:
+        for where, data, columns in (("section table", table, TABLE), ("General Statistics", stats, GENERAL_STATS)):
+            got = data.get(row["sample"])
+            if got is None:
+                problems.append(f"{where}: no row for {row['sample']} (have {sorted(data)})")
+            else:
+                compare(where, got, row, columns, problems)
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
-    if not problems:
-        print(f"MultiQC {report.get('config_version', '?')}: {name} holds {len(table)} samples at full precision")
-    return 1 if problems else 0
+    if problems:
+        return 1
+    print(f"MultiQC {report.get('config_version', '?')}: genosift's table and General Statistics "
+          f"hold {len(rows)} samples at full precision")
+    return 0
 
 
 if __name__ == "__main__":

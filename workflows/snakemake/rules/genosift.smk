@@ -27,7 +27,7 @@
 #   container: ""                 # e.g. docker://genosift/genosift:0.1.0 (with --sdm apptainer)
 #
 # Outputs per sample: {outdir}/genosift/{sample}.calls.tsv, .groups.tsv, .summary.json, _mqc.tsv
-# (MultiQC custom content); the table: {outdir}/genosift_calls.tsv; logs: {outdir}/logs/genosift/.
+# and _stats_mqc.tsv (MultiQC custom content: the section table, General Statistics columns); the table: {outdir}/genosift_calls.tsv; logs: {outdir}/logs/genosift/.
 
 import shlex
 from pathlib import Path
@@ -73,6 +73,7 @@ rule genosift_predict:
         groups=f"{GENOSIFT_OUT}/genosift/{{sample}}.groups.tsv",
         summary=f"{GENOSIFT_OUT}/genosift/{{sample}}.summary.json",
         mqc=f"{GENOSIFT_OUT}/genosift/{{sample}}_mqc.tsv",
+        mqc_stats=f"{GENOSIFT_OUT}/genosift/{{sample}}_stats_mqc.tsv",
     log:
         f"{GENOSIFT_OUT}/logs/genosift/{{sample}}.log",
     wildcard_constraints:

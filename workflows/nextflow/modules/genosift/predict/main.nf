@@ -52,5 +52,6 @@ process GENOSIFT_PREDICT {
     touch ${prefix}.groups.tsv
     touch ${prefix}.summary.json
     touch ${prefix}_mqc.tsv
+    touch ${prefix}_stats_mqc.tsv
     """
 }
