@@ -137,6 +137,9 @@ check "nextflow: reftrace parse + lint (workflows/nextflow/**/*.nf, *.config)" n
 check "nextflow: module script/stub blocks run with bash on test data" \
     python workflows/nextflow/tests/run_module_script.py --genosift "$GENOSIFT_WF" --model "$GENOSIFT_MODEL"
 
+check "nextflow: meta.yml valid against nf-core's module schema, no empty strings, every calls column" \
+    python workflows/nextflow/tests/validate_meta.py --columns "$(head -n 1 "$work/empty.calls.tsv")"
+
 # 3. Snakemake
 snakemake_lint() {
     snakemake -s workflows/snakemake/Snakefile --directory "$work/lint" --lint &&
@@ -146,7 +149,7 @@ check "snakemake: --lint (example workflow, wrapper test)" snakemake_lint
 
 # check_table TABLE SHEET RESULTS: the aggregated table has genosift's header and one row per
 # sample of the sheet, in sample order, each with the call its name says (..._male_... or
-# ..._female_...); every sample with an index was read in random order and stopped early (the
+# ..._female_...), and the sheet's reported sex (column sex, if any) checked `ok`; every sample with an index was read in random order and stopped early (the
 # runs that use it pass --stop-when-confident).
 check_table() {
     python - "$1" "$2" "$work/empty.calls.tsv" "$3" <<'PY'
@@ -171,6 +174,9 @@ for r in body:
     want = "female" if "female" in words else "male" if "male" in words else None
     if r["call"] != want:
         errors.append(f"{r['sample']}: call {r['call']!r}, the name says {want!r}")
+    reported = next((x.get("sex") or "" for x in sheet_rows if x["sample"] == r["sample"]), "").strip()
+    if reported and (r["expected_sex"], r["sex_check"]) != (reported, "ok"):
+        errors.append(f"{r['sample']}: reported {reported}, expected_sex {r['expected_sex']!r}, sex_check {r['sex_check']!r}")
     summary = json.load(open(f"{results}/genosift/{r['sample']}.summary.json"))["summary"]
     order, early = summary["input"]["order"], summary["stopped_early"]
     if r["sample"] in indexed and (order, early) != ("random", True):

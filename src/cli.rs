@@ -242,7 +242,7 @@ pub struct PredictArgs {
     pub needles_top: usize,
 
     /// MultiQC custom content: the section table (name it NAME_mqc.tsv) and, beside it,
-    /// NAME_stats_mqc.tsv with the General Statistics columns.
+    /// NAME_stats_mqc.txt with the General Statistics columns.
     #[arg(long, value_name = "FILE")]
     pub mqc: Option<PathBuf>,
 

@@ -226,7 +226,7 @@ fn needles_name_real_reads_and_mqc_table() {
         "{text}"
     );
     // Beside it, the General Statistics columns.
-    let stats = std::fs::read_to_string(dir.path().join("demo_stats_mqc.tsv")).unwrap();
+    let stats = std::fs::read_to_string(dir.path().join("demo_stats_mqc.txt")).unwrap();
     assert!(stats.contains("# plot_type: 'generalstats'"), "{stats}");
     let mut lines = stats.lines().rev();
     let (row, header) = (lines.next().unwrap(), lines.next().unwrap());

@@ -121,8 +121,9 @@ fn column_headers(columns: &[&Column]) -> String {
     h
 }
 
-/// Where the General Statistics file goes: beside `path`, `NAME_mqc.tsv` → `NAME_stats_mqc.tsv`
-/// (MultiQC finds both by their `_mqc` suffix).
+/// Where the General Statistics file goes: beside `path`, `NAME_mqc.tsv` → `NAME_stats_mqc.txt`
+/// (tab-separated; MultiQC finds both by their `_mqc` suffix, and the other extension keeps a
+/// workflow's `*_mqc.tsv` glob to one file).
 pub fn general_stats_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
@@ -131,7 +132,7 @@ pub fn general_stats_path(path: &Path) -> PathBuf {
         .strip_suffix("_mqc.tsv")
         .or_else(|| name.strip_suffix(".tsv"))
         .unwrap_or(&name);
-    path.with_file_name(format!("{stem}_stats_mqc.tsv"))
+    path.with_file_name(format!("{stem}_stats_mqc.txt"))
 }
 
 /// The table of `columns` under `header`, a row per sample.
@@ -199,8 +200,8 @@ mod tests {
     #[test]
     fn general_stats_beside_the_table() {
         let p = |s: &str| general_stats_path(Path::new(s));
-        assert_eq!(p("out/demo_mqc.tsv"), Path::new("out/demo_stats_mqc.tsv"));
-        assert_eq!(p("demo.tsv"), Path::new("demo_stats_mqc.tsv"));
-        assert_eq!(p("demo"), Path::new("demo_stats_mqc.tsv"));
+        assert_eq!(p("out/demo_mqc.tsv"), Path::new("out/demo_stats_mqc.txt"));
+        assert_eq!(p("demo.tsv"), Path::new("demo_stats_mqc.txt"));
+        assert_eq!(p("demo"), Path::new("demo_stats_mqc.txt"));
     }
 }

@@ -644,6 +644,18 @@ def main():
                 ref = {**direct(early.split() + ["--sample", sample], [bam]), "sample": sample}
                 res.check(row == ref, "same row as genosift on the BAM by hand", f"{row} vs {ref}")
 
+        # The reported sex from the sample sheet (meta.sex): sex_check ok when it agrees; a swapped
+        # sample is a mismatch, and with --fail-on-mismatch the task fails.
+        got = run_case(res, proc, outputs, "meta_sex_ok", block="script", meta={"id": "reported", "sex": "M"}, reads=[male_bam], index=[male_bai], ext={"args": early}, **common)
+        if got:
+            row = check_real_outputs(res, got[2], "reported", mqc_placeholder, headers)
+            res.check((row.get("expected_sex"), row.get("sex_check")) == ("male", "ok"), "meta.sex M: expected_sex male, sex_check ok", f"got {row.get('expected_sex')!r}, {row.get('sex_check')!r}")
+        got = run_case(res, proc, outputs, "meta_sex_swapped", block="script", meta={"id": "swapped", "sex": "female"}, reads=[male_bam], index=[male_bai], ext={"args": early}, **common)
+        if got:
+            row = check_real_outputs(res, got[2], "swapped", mqc_placeholder, headers)
+            res.check(row.get("sex_check") == "mismatch", "meta.sex female on a male: sex_check mismatch", f"got {row.get('sex_check')!r}")
+        run_case(res, proc, outputs, "meta_sex_fail_on_mismatch", block="script", meta={"id": "swapped", "sex": "female"}, reads=[male_bam], index=[male_bai], ext={"args": early + " --fail-on-mismatch"}, expect_fail=True, **common)
+
         # A sorted BAM without its index: refused with --stop-when-confident, read whole without.
         whole = None
         run_case(res, proc, outputs, "bam_no_index_early", block="script", meta={"id": "noindex"}, reads=[bare_bam], ext={"args": early}, expect_fail=True, **common)

@@ -5,6 +5,10 @@
 #   GENOSIFT_SAMPLES = {"sample_id": ["reads.bam"], "other": ["r1.fq.gz", "r2.fq.gz"], ...}
 #   GENOSIFT_SPECIES = {"other": "human"}                 # optional: --species per sample
 #   GENOSIFT_INDEX = {"sample_id": ["reads.bam.bai"]}     # optional: BAM/CRAM indexes per sample
+#   GENOSIFT_SEX = {"sample_id": "female"}                # optional: reported sex (--expected-sex)
+#
+# With a reported sex, the calls get expected_sex and sex_check (ok / mismatch / no-call); add
+# --fail-on-mismatch to genosift.extra to fail the job of a mismatching sample (exit code 3).
 #
 # and has a `genosift:` section in its config (keys below; all but model have a default). A
 # sample's files are the arguments of one `genosift predict`, which reads BAM, CRAM, SAM and
@@ -27,7 +31,7 @@
 #   container: ""                 # e.g. docker://genosift/genosift:0.1.0 (with --sdm apptainer)
 #
 # Outputs per sample: {outdir}/genosift/{sample}.calls.tsv, .groups.tsv, .summary.json, _mqc.tsv
-# and _stats_mqc.tsv (MultiQC custom content: the section table, General Statistics columns); the table: {outdir}/genosift_calls.tsv; logs: {outdir}/logs/genosift/.
+# and _stats_mqc.txt (MultiQC custom content: the section table, General Statistics columns); the table: {outdir}/genosift_calls.tsv; logs: {outdir}/logs/genosift/.
 
 import shlex
 from pathlib import Path
@@ -60,6 +64,10 @@ try:
     GENOSIFT_INDEX
 except NameError:
     GENOSIFT_INDEX = {}
+try:
+    GENOSIFT_SEX
+except NameError:
+    GENOSIFT_SEX = {}
 
 
 rule genosift_predict:
@@ -73,7 +81,7 @@ rule genosift_predict:
         groups=f"{GENOSIFT_OUT}/genosift/{{sample}}.groups.tsv",
         summary=f"{GENOSIFT_OUT}/genosift/{{sample}}.summary.json",
         mqc=f"{GENOSIFT_OUT}/genosift/{{sample}}_mqc.tsv",
-        mqc_stats=f"{GENOSIFT_OUT}/genosift/{{sample}}_stats_mqc.tsv",
+        mqc_stats=f"{GENOSIFT_OUT}/genosift/{{sample}}_stats_mqc.txt",
     log:
         f"{GENOSIFT_OUT}/logs/genosift/{{sample}}.log",
     wildcard_constraints:
@@ -85,6 +93,7 @@ rule genosift_predict:
         # One file and one index: --index; with several files, genosift looks beside each.
         index=lambda wildcards, input: f"--index {shlex.quote(str(input.index[0]))}" if len(input.reads) == 1 and len(input.index) == 1 else "",
         species=lambda wildcards: f"--species {shlex.quote(GENOSIFT_SPECIES[wildcards.sample])}" if wildcards.sample in GENOSIFT_SPECIES else "",
+        expected_sex=lambda wildcards: f"--expected-sex {shlex.quote(GENOSIFT_SEX[wildcards.sample])}" if wildcards.sample in GENOSIFT_SEX else "",
         extra=GENOSIFT["extra"],
     threads: int(GENOSIFT["threads"])
     resources:
@@ -111,6 +120,7 @@ rule genosift_predict:
             {params.reference} \
             {params.index} \
             {params.species} \
+            {params.expected_sex} \
             {params.extra} \
             {input.reads:q} \
             2> {log:q}

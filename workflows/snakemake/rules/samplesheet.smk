@@ -30,9 +30,10 @@ def apply_example_defaults(config, path, folder):
 
 
 def read_sample_sheet(path):
-    """sample -> reads files, sample -> species, sample -> index files."""
+    """sample -> reads files, sample -> species, sample -> index files, sample -> reported sex
+    (the optional `sex` column: male/female, M/F or 1/2; genosift checks the value)."""
     base = os.path.dirname(os.path.abspath(path))
-    samples, species, index, errors = {}, {}, {}, []
+    samples, species, index, sex, errors = {}, {}, {}, {}, []
     with open(path, newline="") as fh:
         rows = csv.DictReader((line for line in fh if line.strip() and not line.startswith("#")), delimiter="\t")
         if not rows.fieldnames or not {"sample", "reads"} <= set(rows.fieldnames):
@@ -50,8 +51,10 @@ def read_sample_sheet(path):
                 index.setdefault(sample, []).append(os.path.normpath(os.path.join(base, row["index"].strip())))
             if (row.get("species") or "").strip():
                 species[sample] = row["species"].strip()
+            if (row.get("sex") or "").strip():
+                sex[sample] = row["sex"].strip()
     if errors:
         raise ValueError(f"{path}:\n  " + "\n  ".join(errors))
     if not samples:
         raise ValueError(f"{path}: no samples")
-    return samples, species, index
+    return samples, species, index, sex

@@ -17,6 +17,7 @@ process GENOSIFT_PREDICT {
     tuple val(meta), path("*.groups.tsv"), emit: groups
     tuple val(meta), path("*.summary.json"), emit: summary
     tuple val(meta), path("*_mqc.tsv"), emit: mqc
+    tuple val(meta), path("*_stats_mqc.txt"), emit: mqc_stats
     tuple val("${task.process}"), val('genosift'), eval("genosift --version | sed 's/^genosift //'"), topic: versions, emit: versions_genosift
 
     when:
@@ -26,6 +27,9 @@ process GENOSIFT_PREDICT {
     def args = task.ext.args ?: ''
     def prefix = task.ext.prefix ?: "${meta.id}"
     def reference = fasta ? "--reference ${fasta}" : ''
+    // The sex the sample sheet reports (meta.sex: male/female, M/F or 1/2): calls.tsv gets
+    // expected_sex and sex_check; ext.args '--fail-on-mismatch' then fails the task (exit 3).
+    def expected_sex = meta.sex ? "--expected-sex ${meta.sex}" : ''
     // genosift reads BAM/CRAM/SAM and FASTQ/FASTA (plain or gzipped) itself, several files as one
     // sample. The BAM indexes are staged beside their BAMs, where genosift looks for them, and the
     // .fai beside the FASTA.
@@ -39,6 +43,7 @@ process GENOSIFT_PREDICT {
         --summary-json ${prefix}.summary.json \\
         --mqc ${prefix}_mqc.tsv \\
         ${reference} \\
+        ${expected_sex} \\
         ${args} \\
         ${reads}
     """
@@ -52,6 +57,6 @@ process GENOSIFT_PREDICT {
     touch ${prefix}.groups.tsv
     touch ${prefix}.summary.json
     touch ${prefix}_mqc.tsv
-    touch ${prefix}_stats_mqc.tsv
+    touch ${prefix}_stats_mqc.txt
     """
 }
