@@ -6,7 +6,8 @@
 #   1. every .nf and .config file under workflows/nextflow parses, and passes the lint rules in
 #      workflows/nextflow/tests/lint_rules.py (reftrace);
 #   2. the Nextflow module's script: and stub: blocks, rendered as Nextflow would and run with
-#      bash on bundled data against this genosift build (workflows/nextflow/tests/run_module_script.py);
+#      bash on bundled data against this genosift build (workflows/nextflow/tests/run_module_script.py),
+#      and its meta.yml against nf-core's module schema (workflows/nextflow/tests/validate_meta.py);
 #   3. the Snakemake example workflow, for real, on the demo model and its sorted, indexed BAMs
 #      and a FASTQ (from the repository root and from its own folder): lint, run, the aggregated
 #      table and the calls checked; the rule on CRAM and on several files, a sorted BAM without

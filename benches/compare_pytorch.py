@@ -14,8 +14,13 @@ safetensors, tokenizers from PyPI) and builds the release binary.
    start and checkpoint loading). B: the same batch, tokenized with the same tokenizer.json, through
    a PyTorch encoder written from GENA-LM.md §1.4 (pre-LN BERT, no final LayerNorm), forward only,
    torch.set_num_threads(T). Alternating A B A B for the given number of rounds.
-4. Prints tokens/s of each (real tokens, [CLS] and [SEP] included, padding excluded), the ratio
-   genosift / PyTorch, and max |genosift − torch| / max |torch| over the [CLS] vectors.
+   PyTorch runs in the modes a user who wants speed would pick (TORCH_MODES): float32 with the
+   attention written out, float32 with scaled_dot_product_attention, bfloat16 weights and
+   activations with SDPA, and float32 weights under torch.autocast(bfloat16) with SDPA.
+4. Prints the CPU model and its relevant flags (/proc/cpuinfo), tokens/s of each (real tokens,
+   [CLS] and [SEP] included, padding excluded), the ratio genosift / each PyTorch mode and to the
+   fastest, and max |x − torch f32| / max |torch f32| over the [CLS] vectors for genosift and
+   each mode.
 """
 
 import argparse
@@ -93,12 +98,15 @@ def make_weights(seed):
     return w
 
 
-def torch_cls(w, ids, lengths):
-    """GENA-LM.md §1.4 in PyTorch: [CLS] vectors of a padded batch `ids` [B, L]."""
+def torch_cls(w, ids, lengths, sdpa=False):
+    """GENA-LM.md §1.4 in PyTorch: [CLS] vectors of a padded batch `ids` [B, L]. `sdpa`: attention
+    by F.scaled_dot_product_attention (PyTorch's fused kernel) instead of written out. The weights'
+    dtype sets the activations' (bf16 weights: a bf16 forward)."""
     b, length = ids.shape
     hd = H // HEADS
+    dtype = w["bert.embeddings.word_embeddings.weight"].dtype
     mask = torch.arange(length)[None, :] < lengths[:, None]
-    ext = (~mask).float()[:, None, None, :] * torch.finfo(torch.float32).min
+    ext = ((~mask).to(dtype)[:, None, None, :] * torch.finfo(dtype).min).to(dtype)
     p = "bert."
     x = (
         w[p + "embeddings.word_embeddings.weight"][ids]
@@ -125,8 +133,11 @@ def torch_cls(w, ids, lengths):
         q = heads(lin("attention.self.query", y))
         k = heads(lin("attention.self.key", y))
         v = heads(lin("attention.self.value", y))
-        scores = q @ k.transpose(-1, -2) / (hd**0.5) + ext
-        a = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, length, H)
+        if sdpa:
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=ext.to(q.dtype))
+        else:
+            a = (q @ k.transpose(-1, -2) / (hd**0.5) + ext).softmax(-1) @ v
+        a = a.transpose(1, 2).reshape(b, length, H)
         x = x + lin("attention.output.dense", a)
         z = ln("post_attention_ln", x)
         x = x + lin("output.dense", F.gelu(lin("intermediate.dense", z)))
@@ -172,6 +183,38 @@ def run_genosift(binary, model, fasta, out, threads, kernel="native"):
     return time.perf_counter() - t0
 
 
+def cpu_facts():
+    """The CPU model and the flags that matter for these kernels, from /proc/cpuinfo."""
+    model, flags = "unknown CPU", set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown CPU":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+              "amx_bf16", "amx_int8", "amx_tile"]
+    return model, [f for f in wanted if f in flags]
+
+
+# PyTorch modes a user who wants speed would pick: name -> (weights dtype, sdpa, autocast).
+TORCH_MODES = {
+    "f32-manual": (torch.float32, False, False),
+    "f32-sdpa": (torch.float32, True, False),
+    "bf16-sdpa": (torch.bfloat16, True, False),
+    "autocast-bf16-sdpa": (torch.float32, True, True),
+}
+
+
+def torch_forward(mode, weights, ids, lengths):
+    dtype, sdpa, autocast = TORCH_MODES[mode]
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        return torch_cls(weights[dtype], ids, lengths, sdpa=sdpa).float()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--genosift", required=True)
@@ -198,6 +241,7 @@ def main():
     tok_path = os.path.join(args.repo, "test-data/gena-tiny/tokenizer.json")
     shutil.copy(tok_path, os.path.join(model, "tokenizer.json"))
     w = {k: torch.from_numpy(v) for k, v in weights.items()}
+    by_dtype = {torch.float32: w, torch.bfloat16: {k: v.to(torch.bfloat16) for k, v in w.items()}}
 
     reads = "test-data/reads/ngsbits_Statistics_mapqc_wgs.NA12878.FEMALE.chr22.GRCh38.primary.fastq.gz"
     recs = packed_chunks(os.path.join(args.repo, reads), CHUNKS)
@@ -225,30 +269,32 @@ def main():
         f"torch {torch.__version__}",
         flush=True,
     )
+    cpu, flags = cpu_facts()
+    print(f"CPU: {cpu}; flags: {' '.join(flags) or 'none of the AVX-512/AMX ones'}", flush=True)
 
     out = os.path.join(args.work, "embed.tsv")
     # Untimed warm-up of each (page cache, allocator), then A B alternating.
     run_genosift(args.genosift, model, empty, out, args.threads)
-    with torch.inference_mode():
-        torch_cls(w, ids[:1, :16], lengths[:1].clamp(max=16))
+    for mode in TORCH_MODES:
+        torch_forward(mode, by_dtype, ids[:1, :16], lengths[:1].clamp(max=16))
     load_s = []
     for _ in range(args.rounds):
         load_s.append(run_genosift(args.genosift, model, empty, out, args.threads))
-    a_s, b_s, c_s = [], [], []
-    ref = None
+    a_s, c_s = [], []
+    t_s = {mode: [] for mode in TORCH_MODES}
+    cls = {}
     out_burn = os.path.join(args.work, "embed-burn.tsv")
     for r in range(args.rounds):
         a_s.append(run_genosift(args.genosift, model, fasta, out, args.threads))
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            ref = torch_cls(w, ids, lengths)
-        b_s.append(time.perf_counter() - t0)
+        for mode in TORCH_MODES:
+            t0 = time.perf_counter()
+            cls[mode] = torch_forward(mode, by_dtype, ids, lengths)
+            t_s[mode].append(time.perf_counter() - t0)
         if args.burn:
             c_s.append(run_genosift(args.genosift, model, fasta, out_burn, args.threads, "burn"))
         burn = f", genosift on burn-flex {c_s[-1]:.2f} s" if args.burn else ""
-        print(
-            f"round {r + 1}: genosift {a_s[-1]:.2f} s, PyTorch {b_s[-1]:.2f} s{burn}", flush=True
-        )
+        torch_times = ", ".join(f"{m} {t[-1]:.2f} s" for m, t in t_s.items())
+        print(f"round {r + 1}: genosift {a_s[-1]:.2f} s, PyTorch {torch_times}{burn}", flush=True)
 
     with open(out) as f:
         lines = f.read().splitlines()
@@ -259,29 +305,36 @@ def main():
         assert name == recs[i][0] and int(nt) == len(rows[i]), (name, nt, len(rows[i]))
         ours.append([float(x) for x in emb.split(",")])
     ours = torch.tensor(ours)
-    theirs = ref.float()
-    rel = float((ours - theirs).abs().max() / theirs.abs().max())
+    theirs = cls["f32-manual"]
+
+    def rel(x):
+        return float((x - theirs).abs().max() / theirs.abs().max())
 
     load = statistics.median(load_s)
-    a, b = statistics.median(a_s), statistics.median(b_s)
+    a = statistics.median(a_s)
     a_fwd = a - load
     print(f"genosift start + load (empty input): median {load:.2f} s of {load_s}")
     print(
         f"genosift embed: median {a:.2f} s = {n_tokens / a:.0f} tokens/s end to end; "
         f"{a_fwd:.2f} s = {n_tokens / a_fwd:.0f} tokens/s without start + load"
     )
-    print(f"PyTorch forward: median {b:.2f} s = {n_tokens / b:.0f} tokens/s")
-    print(
-        f"ratio genosift / PyTorch tokens/s: {b / a:.2f} end to end, "
-        f"{b / a_fwd:.2f} without start + load"
-    )
+    for mode, times in t_s.items():
+        b = statistics.median(times)
+        print(
+            f"PyTorch {mode}: median {b:.2f} s = {n_tokens / b:.0f} tokens/s; ratio genosift / "
+            f"it {b / a:.2f} end to end, {b / a_fwd:.2f} without start + load; [CLS] vs "
+            f"f32-manual {rel(cls[mode]):.2e}"
+        )
+    b = min(statistics.median(t) for t in t_s.values())
+    fastest = min(t_s, key=lambda m: statistics.median(t_s[m]))
+    print(f"fastest PyTorch mode: {fastest}; genosift / it {b / a_fwd:.2f} without start + load")
     if args.burn:
         c = statistics.median(c_s)
         print(
             f"genosift on burn-flex: median {c:.2f} s = {n_tokens / c:.0f} tokens/s end to end; "
             f"ratio burn-flex / PyTorch {b / c:.2f}, native / burn-flex {c / a:.2f}"
         )
-    print(f"[CLS] max |genosift - torch| / max |torch|: {rel:.3e}")
+    print(f"[CLS] max |genosift - torch f32| / max |torch f32|: {rel(ours):.3e}")
     return 0
 
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # genosift's CPU backbone against PyTorch on one batch of 16 real-read chunks (≈ 460 tokens each)
-# through a random GENA-LM-base checkpoint: tokens/s of each, their ratio, and the largest
+# through a random GENA-LM-base checkpoint, PyTorch in the modes a user would pick (float32 with the
+# attention written out and with SDPA, bfloat16 with SDPA, autocast bfloat16): tokens/s of each,
+# the CPU model and flags, their ratios, and the largest
 # relative difference of the [CLS] vectors (details: benches/compare_pytorch.py).
 #
 # Needs PyPI (torch is large: the Linux wheel pulls NVIDIA runtime packages, several GB) the first
@@ -21,5 +23,5 @@ fi
 cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$venv/bin/python" benches/compare_pytorch.py --genosift target/release/genosift --work "$work" \
+"$venv/bin/python" benches/compare_pytorch.py --genosift "${CARGO_TARGET_DIR:-target}/release/genosift" --work "$work" \
   --threads "$threads" --rounds "$rounds" "${@:3}"
