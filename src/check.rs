@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::call::Call;
-use crate::cohort::sheet::Sex;
+use crate::cohort::sheet::{path_list, Sex};
 
 /// The exit code of a run with `--fail-on-mismatch` in which a sample's inferred sex differs from
 /// the expected one (its outputs are complete).
@@ -114,12 +114,7 @@ fn parse_samples(text: &str, base: &Path) -> Result<Vec<SheetSample>> {
         } else if rows.iter().any(|r: &SheetSample| r.sample == sample) {
             bad(format!("sample {sample} appears twice"));
         }
-        let reads: Vec<PathBuf> = get(c_reads)
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(|r| base.join(r))
-            .collect();
+        let reads = path_list(get(c_reads), base);
         if reads.is_empty() {
             bad(format!("sample {sample}: no reads file"));
         }

@@ -48,6 +48,17 @@ pub fn read_sheet(path: &Path, check_files: bool) -> Result<Vec<SampleRow>> {
     parse_sheet(&text, path, check_files)
 }
 
+/// A sheet field of one path or several joined by commas, each relative to the sheet's folder
+/// `base` (blanks between them ignored).
+pub fn path_list(field: &str, base: &Path) -> Vec<PathBuf> {
+    field
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| base.join(s))
+        .collect()
+}
+
 /// The positions of the required columns (sample, species, sex, split, fasta) and of `reads`.
 fn header_columns(header: &str, path: &Path) -> Result<([usize; 5], Option<usize>)> {
     let cols: Vec<&str> = header.split('\t').map(str::trim).collect();
@@ -119,12 +130,7 @@ pub fn parse_sheet(text: &str, path: &Path, check_files: bool) -> Result<Vec<Sam
                 None
             }
         };
-        let fasta: Vec<PathBuf> = get(idx[4])
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| base.join(s))
-            .collect();
+        let fasta = path_list(get(idx[4]), base);
         if fasta.is_empty() {
             bad.push("no fasta file".into());
         }
