@@ -1,6 +1,7 @@
 //! Files that appear complete or not at all: written to a temporary file beside the target and
 //! renamed over it (special files such as `/dev/null` or a FIFO are written in place). Used by
-//! every writer: tables, JSON, model weights, genosift.json.
+//! every writer: tables, JSON, model weights, genosift.json; model directories are moved into
+//! place whole ([`replace_dir`]).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -27,6 +28,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     make_readable(tmp.as_file())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Moves the complete directory `dir` to `out`, replacing any `out`: the old one is renamed aside
+/// first and put back if the move fails. `dir` must be on `out`'s file system.
+pub fn replace_dir(dir: &Path, out: &Path) -> io::Result<()> {
+    let fail = |e: io::Error, what: &str| {
+        io::Error::new(e.kind(), format!("cannot {what} {}: {e}", out.display()))
+    };
+    if !out.exists() {
+        return std::fs::rename(dir, out).map_err(|e| fail(e, "create"));
+    }
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    let old = parent_dir(out).join(format!(".genosift-old-{name}"));
+    let _ = std::fs::remove_dir_all(&old);
+    std::fs::rename(out, &old).map_err(|e| fail(e, "replace"))?;
+    if let Err(e) = std::fs::rename(dir, out) {
+        let _ = std::fs::rename(&old, out);
+        return Err(fail(e, "replace"));
+    }
+    let _ = std::fs::remove_dir_all(&old);
     Ok(())
 }
 

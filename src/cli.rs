@@ -105,6 +105,16 @@ impl Preset {
     }
 }
 
+/// A staged training recipe (`train --recipe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecipeArg {
+    /// The reads model: groups stage, then one read per chunk, then an anneal; calibrated for the
+    /// likelihood-ratio rule on read streams (what `predict` on reads wants).
+    Reads,
+    /// The groups model alone (16 chunks of 512 bp), calibrated for the paper's rule on groups.
+    Groups,
+}
+
 /// Flags of every command that computes: threads, device, quiet.
 #[derive(Debug, Args)]
 pub struct Compute {
@@ -316,9 +326,23 @@ pub struct TrainArgs {
     /// Sample sheet (sample, species, sex, split, fasta).
     #[arg(long, value_name = "SHEET")]
     pub samples: PathBuf,
-    /// Model directory to write (replaced atomically at each improvement).
+    /// Model directory to write (replaced atomically at each improvement; with --recipe, once,
+    /// trained and calibrated).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Run a whole staged recipe (training stages, then calibration on the valid genomes) with
+    /// its documented settings: reads or groups (docs/training.md). Stages are kept in
+    /// OUT.stages/; a rerun resumes after the last finished stage. The sampling and optimizer
+    /// flags below are the recipe's then; --config, --init, --seed, --threads and --device apply.
+    #[arg(long, value_enum, value_name = "RECIPE", conflicts_with_all = RECIPE_SETS)]
+    pub recipe: Option<RecipeArg>,
+    /// With --recipe: print the command of each stage and of the calibration, and run nothing.
+    #[arg(long, requires = "recipe")]
+    pub dry_run: bool,
+    /// With --recipe: every amount of data (groups seen, validation groups, calibration pool)
+    /// times F; 1 is the documented recipe, less a quick check of the whole run.
+    #[arg(long, default_value_t = 1.0, value_name = "F", requires = "recipe")]
+    pub recipe_scale: f64,
     /// Chunks per group (N).
     #[arg(long, default_value_t = 16)]
     pub chunks: usize,
@@ -341,7 +365,9 @@ pub struct TrainArgs {
     /// Groups per optimizer step.
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
-    /// Micro-batches per step (memory: batch / grad-accum groups at once).
+    /// Micro-batches per step, run side by side on the threads (one per thread at a time) and
+    /// summed in a fixed order, so the model is the same for any --threads (with 1, a step's
+    /// parallelism is only inside the model's operations).
     #[arg(long, default_value_t = 8)]
     pub grad_accum: usize,
     /// Maximum optimizer steps.
@@ -386,6 +412,27 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub compute: Compute,
 }
+
+/// The `train` flags a recipe sets itself.
+const RECIPE_SETS: [&str; 17] = [
+    "chunks",
+    "chunk_len",
+    "lr",
+    "warmup",
+    "schedule",
+    "min_lr",
+    "batch",
+    "grad_accum",
+    "steps",
+    "eval_every",
+    "patience",
+    "reads",
+    "valid_groups",
+    "chunk_loss_weight",
+    "force_y",
+    "y_boost",
+    "read_errors",
+];
 
 #[derive(Debug, Args)]
 pub struct PoolArgs {

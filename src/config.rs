@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::{
-    CallRule, Compute, Device, EvaluateArgs, InputArgs, PoolArgs, PredictArgs, ScheduleArg,
-    TrainArgs,
+    CallRule, Compute, Device, EvaluateArgs, InputArgs, PoolArgs, PredictArgs, RecipeArg,
+    ScheduleArg, TrainArgs,
 };
 use crate::cohort::sheet::Sex;
 use crate::experiment::evaluate::{parse_ablation, parse_ks, PoolOptions};
 use crate::experiment::reads_eval::ReadsEvalOptions;
+use crate::experiment::recipe::{Recipe, RecipeOptions};
 use crate::experiment::train::{Schedule, TrainOptions};
 use crate::input::{InputOptions, ReadFilter, Source};
 use crate::model::DeviceKind;
@@ -284,6 +285,40 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<EvaluateConfig> {
             min_confidence: pool.min_confidence,
         }),
         None => EvaluateConfig::Groups { pool, condition },
+    })
+}
+
+/// `train --recipe`: the recipe and the flags that still apply (the rest are the recipe's; clap
+/// refuses them beside `--recipe`).
+pub fn recipe(a: &TrainArgs, recipe: RecipeArg) -> Result<RecipeOptions> {
+    let mut p = Problems::default();
+    p.check(a.recipe_scale > 0.0 && a.recipe_scale <= 100.0, || {
+        format!(
+            "--recipe-scale {}: expected a factor in (0, 100]",
+            a.recipe_scale
+        )
+    });
+    p.check(a.out.file_name().is_some(), || {
+        format!(
+            "--out {}: a recipe needs a directory name (its stages go beside it, NAME.stages)",
+            a.out.display()
+        )
+    });
+    p.finish()?;
+    Ok(RecipeOptions {
+        recipe: match recipe {
+            RecipeArg::Reads => Recipe::Reads,
+            RecipeArg::Groups => Recipe::Groups,
+        },
+        samples: a.samples.clone(),
+        out: a.out.clone(),
+        config: a.config.as_str().to_string(),
+        init: a.init.clone(),
+        seed: a.seed,
+        threads: threads(&a.compute),
+        device: device(a.compute.device),
+        dry_run: a.dry_run,
+        scale: a.recipe_scale,
     })
 }
 

@@ -11,6 +11,12 @@ use genosift::cli::Cli;
 use genosift::commands;
 use genosift::error::{OutputError, SexMismatch};
 
+/// mimalloc keeps freed pages for reuse: the model's tensors are allocated and freed many times a
+/// second, and the system allocator returns large blocks to the kernel each time (a page fault per
+/// 4 KiB on the next use, and TLB shoot-downs that stall the other threads).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(commands::quiet(&cli));

@@ -97,4 +97,27 @@ impl ModelBundle {
             engine,
         })
     }
+
+    /// Scores on one strand or both from now on; a calibration made under the other scoring no
+    /// longer holds, so it is dropped (with a warning naming its species).
+    pub fn set_both_strands(&mut self, both_strands: bool) {
+        let settings = &mut self.settings;
+        if settings.both_strands == both_strands {
+            return;
+        }
+        if !settings.calibration.is_empty() {
+            let species: Vec<&str> = settings.calibration.keys().map(String::as_str).collect();
+            tracing::warn!(
+                "scoring changes to {}: the earlier calibration ({}) is dropped",
+                if both_strands {
+                    "both strands"
+                } else {
+                    "one strand"
+                },
+                species.join(", ")
+            );
+        }
+        settings.calibration.clear();
+        settings.both_strands = both_strands;
+    }
 }

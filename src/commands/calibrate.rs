@@ -3,14 +3,13 @@
 
 use anyhow::Result;
 
-use crate::bundle::ModelBundle;
 use crate::cli::CalibrateArgs;
 use crate::experiment::evaluate::calibrate;
 
 pub fn run(a: &CalibrateArgs) -> Result<()> {
     let opts = crate::config::calibrate(&a.pool)?;
     let mut bundle = super::open_model(&a.pool.common)?;
-    set_strands(&mut bundle, a.both_strands);
+    bundle.set_both_strands(a.both_strands);
     let cal = calibrate(
         &a.pool.common.model,
         &mut bundle,
@@ -27,27 +26,4 @@ pub fn run(a: &CalibrateArgs) -> Result<()> {
         tracing::info!("{species} ({} rule): {}", c.rule, t.join(", "));
     }
     Ok(())
-}
-
-/// Scores on one strand or both from now on; a calibration made under the other scoring no longer
-/// holds, so it is dropped (with a warning naming its species).
-fn set_strands(bundle: &mut ModelBundle, both_strands: bool) {
-    let settings = &mut bundle.settings;
-    if settings.both_strands == both_strands {
-        return;
-    }
-    if !settings.calibration.is_empty() {
-        let species: Vec<&str> = settings.calibration.keys().map(String::as_str).collect();
-        tracing::warn!(
-            "scoring changes to {}: the earlier calibration ({}) is dropped",
-            if both_strands {
-                "both strands"
-            } else {
-                "one strand"
-            },
-            species.join(", ")
-        );
-    }
-    settings.calibration.clear();
-    settings.both_strands = both_strands;
 }

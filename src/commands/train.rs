@@ -1,11 +1,15 @@
-//! `genosift train`: fine-tune or train a classifier on a cohort.
+//! `genosift train`: fine-tune or train a classifier on a cohort, one run or a staged recipe.
 
 use anyhow::Result;
 
 use crate::cli::TrainArgs;
+use crate::experiment::recipe;
 use crate::experiment::train::train;
 
 pub fn run(a: &TrainArgs) -> Result<()> {
+    if let Some(r) = a.recipe {
+        return recipe::run(&crate::config::recipe(a, r)?);
+    }
     let r = train(&crate::config::train(a)?)?;
     if r.best_step == 0 {
         anyhow::bail!("no evaluation ran: nothing was saved");

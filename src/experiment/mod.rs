@@ -7,4 +7,5 @@ pub mod ideal;
 pub mod metrics;
 pub mod plot;
 pub mod reads_eval;
+pub mod recipe;
 pub mod train;

@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 
 use super::metrics::roc_auc;
 use crate::bundle::read_config;
@@ -25,7 +26,7 @@ use crate::cohort::sampler::{
 use crate::cohort::sheet::{read_sheet, Sex, Split};
 use crate::model::config::BertConfig;
 use crate::model::device::{run_autodiff, AutodiffTask, DeviceKind};
-use crate::model::train::TrainState;
+use crate::model::train::{MicroBatch, TrainState, ValidScores};
 use crate::model::weights::{write_safetensors, RawTensor, WeightFile};
 use crate::model::{init, load};
 use crate::tokenize::{GenaTokenizer, TokenBatch, GENA_TOKENIZER_JSON};
@@ -147,6 +148,33 @@ fn draw_training_group(
     example(chunks, genome)
 }
 
+/// A step's groups in micro-batches of `micro` (the last may be smaller), tokenized side by side;
+/// each micro-batch's dropout seed comes from the run's seed, the step and its index, so it does
+/// not depend on the thread that runs it.
+fn micro_batches(
+    tok: &GenaTokenizer,
+    groups: &[Example],
+    micro: usize,
+    opts: &TrainOptions,
+    step: usize,
+) -> Vec<MicroBatch> {
+    let parts: Vec<&[Example]> = groups.chunks(micro.max(1)).collect();
+    parts
+        .par_iter()
+        .enumerate()
+        .map(|(i, ex)| MicroBatch {
+            batch: tokenize(tok, ex),
+            labels: ex.iter().map(|e| e.label).collect(),
+            chunk_labels: ex.iter().flat_map(|e| e.chunk_y.iter().copied()).collect(),
+            scale: ex.len() as f32 / groups.len() as f32,
+            dropout_seed: opts
+                .seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(((step as u64) << 16) | i as u64),
+        })
+        .collect()
+}
+
 fn tokenize(tok: &GenaTokenizer, examples: &[Example]) -> TokenBatch {
     tok.batch(
         examples
@@ -182,7 +210,6 @@ impl AutodiffTask for Job<'_> {
             .collect();
         let mut rng = StdRng::seed_from_u64(opts.seed);
         let micro = opts.batch.div_ceil(opts.grad_accum);
-        let valid_labels: Vec<bool> = self.valid.iter().map(|e| e.label > 0.5).collect();
         let mut report = TrainReport {
             steps: 0,
             best_step: 0,
@@ -194,42 +221,33 @@ impl AutodiffTask for Job<'_> {
         let mut best_score = f64::NEG_INFINITY;
         let mut loss_sum = 0.0;
         let mut loss_n = 0usize;
-        let start = Instant::now();
+        // Seconds in training steps (validation and saving left out): the examples/s figure.
+        let mut train_time = 0.0f64;
         let mut examples = 0usize;
         for step in 1..=opts.steps {
             let lr = learning_rate(opts.lr, opts.warmup, step, opts.steps, opts.schedule);
-            let mut left = opts.batch;
-            while left > 0 {
-                let m = left.min(micro);
-                left -= m;
-                let ex: Vec<Example> = (0..m)
-                    .map(|_| draw_training_group(&self.train, &cums, opts, &mut rng))
-                    .collect();
-                let labels: Vec<f32> = ex.iter().map(|e| e.label).collect();
-                let chunk_y: Vec<f32> = ex.iter().flat_map(|e| e.chunk_y.iter().copied()).collect();
-                let batch = tokenize(&self.tokenizer, &ex);
-                let loss = state.accumulate(
-                    &batch,
-                    &labels,
-                    &chunk_y,
-                    opts.chunk_loss_weight,
-                    opts.chunks,
-                    m as f32 / opts.batch as f32,
-                );
-                loss_sum += loss as f64 * m as f64;
-                loss_n += m;
-                examples += m;
+            let step_start = Instant::now();
+            let groups: Vec<Example> = (0..opts.batch)
+                .map(|_| draw_training_group(&self.train, &cums, opts, &mut rng))
+                .collect();
+            let micro_batches = micro_batches(&self.tokenizer, &groups, micro, opts, step);
+            let losses = state.accumulate(&micro_batches, opts.chunk_loss_weight, opts.chunks);
+
+            for (loss, mb) in losses.iter().zip(&micro_batches) {
+                loss_sum += *loss as f64 * mb.labels.len() as f64;
+                loss_n += mb.labels.len();
             }
+            examples += opts.batch;
             state.apply(lr);
+            train_time += step_start.elapsed().as_secs_f64();
             report.steps = step;
             if step % opts.eval_every == 0 || step == opts.steps {
-                let probs = predict_all(&state, &self.tokenizer, &self.valid, opts.chunks, micro);
-                let auc = roc_auc(&probs, &valid_labels).unwrap_or(0.5);
-                let (chunk_auc, diag) = diagnose(&state, &self.tokenizer, &self.valid, micro);
+                let (auc, chunk_auc, diag) =
+                    validate(&state, &self.tokenizer, &self.valid, opts.chunks, micro);
                 let loss = loss_sum / loss_n.max(1) as f64;
                 loss_sum = 0.0;
                 loss_n = 0;
-                let eps = examples as f64 / start.elapsed().as_secs_f64();
+                let eps = examples as f64 / train_time.max(1e-9);
                 report.history.push((step, loss, auc));
                 report.examples_per_second = eps;
                 // Best = highest group ROC-AUC (the paper's criterion); with a chunk classifier,
@@ -266,51 +284,46 @@ impl AutodiffTask for Job<'_> {
     }
 }
 
-fn predict_all<B: burn::tensor::backend::AutodiffBackend>(
+/// Validation: group ROC-AUC, chunk-level Y ROC-AUC (with a chunk classifier) and a log fragment
+/// with the latter and the share of active head ReLU units. Micro-batches are scored side by side.
+fn validate<B: burn::tensor::backend::AutodiffBackend>(
     state: &TrainState<B>,
     tok: &GenaTokenizer,
     examples: &[Example],
     n_chunks: usize,
     micro: usize,
-) -> Vec<f32> {
-    examples
-        .chunks(micro.max(1))
-        .flat_map(|ex| state.predict(&tokenize(tok, ex), n_chunks))
-        .collect()
-}
-
-/// Validation diagnostics: chunk-level Y ROC-AUC (with a chunk classifier) and the share of active
-/// head ReLU units, as a log fragment.
-fn diagnose<B: burn::tensor::backend::AutodiffBackend>(
-    state: &TrainState<B>,
-    tok: &GenaTokenizer,
-    examples: &[Example],
-    micro: usize,
-) -> (Option<f64>, String) {
-    let mut logits = Vec::new();
-    let mut active = 0.0;
-    let mut batches = 0;
-    for ex in examples.chunks(micro.max(1)) {
-        let (chunk, a) = state.diagnose(&tokenize(tok, ex));
-        if let Some(c) = chunk {
-            logits.extend(c);
-        }
-        active += a;
-        batches += 1;
-    }
-    let labels: Vec<bool> = examples
+) -> (f64, Option<f64>, String) {
+    let validator = state.validator();
+    let parts: Vec<ValidScores> = examples
+        .par_chunks(micro.max(1))
+        .map(|ex| validator.score(&tokenize(tok, ex), n_chunks))
+        .collect();
+    let probs: Vec<f32> = parts
+        .iter()
+        .flat_map(|p| p.p_female.iter().copied())
+        .collect();
+    let group_labels: Vec<bool> = examples.iter().map(|e| e.label > 0.5).collect();
+    let auc = roc_auc(&probs, &group_labels).unwrap_or(0.5);
+    let logits: Vec<f32> = parts
+        .iter()
+        .filter_map(|p| p.chunk_logits.as_ref())
+        .flatten()
+        .copied()
+        .collect();
+    let chunk_labels: Vec<bool> = examples
         .iter()
         .flat_map(|e| e.chunk_y.iter().map(|&y| y > 0.5))
         .collect();
-    let auc = (logits.len() == labels.len())
-        .then(|| roc_auc(&logits, &labels))
+    let chunk_auc = (logits.len() == chunk_labels.len())
+        .then(|| roc_auc(&logits, &chunk_labels))
         .flatten();
+    let active = parts.iter().map(|p| p.active).sum::<f32>() / parts.len().max(1) as f32;
     let text = format!(
         "chunk Y ROC-AUC {}, active head units {:.1}%",
-        auc.map_or("NA".to_string(), |a| format!("{a:.4}")),
-        100.0 * active / batches.max(1) as f32
+        chunk_auc.map_or("NA".to_string(), |a| format!("{a:.4}")),
+        100.0 * active
     );
-    (auc, text)
+    (auc, chunk_auc, text)
 }
 
 /// Writes a complete model directory atomically: built beside `out`, then swapped in.
@@ -356,22 +369,7 @@ pub fn save_model_dir(
             std::fs::set_permissions(tmp.path().join(f), std::fs::Permissions::from_mode(0o644))?;
         }
     }
-    let tmp_path = tmp.keep();
-    if out.exists() {
-        let old = parent.join(format!(
-            ".genosift-old-{}",
-            out.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ));
-        let _ = std::fs::remove_dir_all(&old);
-        std::fs::rename(out, &old).with_context(|| format!("cannot replace {}", out.display()))?;
-        std::fs::rename(&tmp_path, out)?;
-        let _ = std::fs::remove_dir_all(&old);
-    } else {
-        std::fs::rename(&tmp_path, out)?;
-    }
-    Ok(())
+    Ok(crate::atomic::replace_dir(&tmp.keep(), out)?)
 }
 
 /// Runs training end to end.

@@ -3,13 +3,17 @@
 //! Per group of N chunk [CLS] vectors: `ReLU(chunk_embedding_proj)`, LayerNorm, then Q learned
 //! queries cross-attend over the chunks (single head, full-width dot product scaled by
 //! `1/sqrt(hidden)`, no chunk mask), the Q outputs are concatenated, LayerNorm'd, passed through two
-//! ReLU layers and one logit. Dropout is identity at inference; training applies it.
+//! ReLU layers and one logit. Dropout is identity at inference; training applies it with masks
+//! drawn from a generator the caller seeds per micro-batch (not the backend's global one), so that
+//! micro-batches computed side by side on several threads get the same masks in any order.
 
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, LayerNorm, Linear};
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::Rng;
 
 #[derive(Module, Debug)]
 pub struct ChunkHead<B: Backend> {
@@ -43,8 +47,17 @@ pub struct HeadOutput<B: Backend> {
 }
 
 impl<B: Backend> ChunkHead<B> {
-    /// `cls` `[groups, N, H]` → logits and attention scores.
+    /// `cls` `[groups, N, H]` → logits and attention scores (no dropout).
     pub fn forward(&self, cls: Tensor<B, 3>) -> HeadOutput<B> {
+        self.forward_train(cls, None)
+    }
+
+    /// As [`Self::forward`], with the two dropouts applied when `dropout` gives their generator.
+    pub fn forward_train(
+        &self,
+        cls: Tensor<B, 3>,
+        mut dropout: Option<&mut StdRng>,
+    ) -> HeadOutput<B> {
         let [g, n, h] = cls.dims();
         let chunk_logits = self
             .chunk_classifier
@@ -61,8 +74,12 @@ impl<B: Backend> ChunkHead<B> {
         let attn = softmax(scores.clone(), 2);
         let pooled = attn.matmul(v).reshape([g, nq * h]);
         let x = self.ln_mlp.forward(pooled);
-        let x = self.dropout.forward(relu(self.dense1.forward(x)));
-        let x = self.dropout.forward(relu(self.dense2.forward(x)));
+        let mut drop = |x: Tensor<B, 2>| match dropout.as_deref_mut() {
+            Some(rng) => apply_dropout(x, self.dropout.prob, rng),
+            None => x,
+        };
+        let x = drop(relu(self.dense1.forward(x)));
+        let x = drop(relu(self.dense2.forward(x)));
         let logits = self.classifier.forward(x).reshape([g]);
         HeadOutput {
             logits,
@@ -70,6 +87,26 @@ impl<B: Backend> ChunkHead<B> {
             chunk_logits,
         }
     }
+}
+
+/// Inverted dropout: each element kept with probability `1 − prob` and scaled by `1 / (1 − prob)`.
+fn apply_dropout<B: Backend>(x: Tensor<B, 2>, prob: f64, rng: &mut StdRng) -> Tensor<B, 2> {
+    if prob <= 0.0 {
+        return x;
+    }
+    let keep = 1.0 - prob;
+    let [rows, cols] = x.dims();
+    let mask: Vec<f32> = (0..rows * cols)
+        .map(|_| {
+            if rng.random::<f64>() < keep {
+                (1.0 / keep) as f32
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mask = Tensor::<B, 2>::from_data(TensorData::new(mask, [rows, cols]), &x.device());
+    x * mask
 }
 
 impl<B: Backend> HeadOutput<B> {

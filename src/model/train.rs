@@ -1,4 +1,5 @@
-//! The burn side of training: a classifier on an autodiff backend, AdamW, gradient accumulation,
+//! The burn side of training: a classifier on an autodiff backend, AdamW, data-parallel gradient
+//! accumulation (micro-batches side by side on the rayon pool, summed in a fixed order),
 //! BCE-with-logits on P(female), and evaluation on the inner (non-autodiff) backend.
 //!
 //! Deviation from the paper's fine-tuning: no dropout inside the backbone (burn's fused attention
@@ -6,17 +7,20 @@
 
 use std::collections::BTreeMap;
 
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsAccumulator, GradientsParams, Optimizer};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rayon::prelude::*;
 
 use super::config::BertConfig;
 use super::load::{export, load};
 use super::weights::{RawTensor, WeightFile};
-use super::{batch_tensors, Classifier};
+use super::{batch_tensors, head_scores, Classifier};
 use crate::error::ModelError;
 use crate::tokenize::TokenBatch;
 
@@ -33,6 +37,73 @@ fn bce_with_logits<B: Backend>(logits: Tensor<B, 1>, labels: Tensor<B, 1>) -> Te
     let z = logits;
     let loss = relu(z.clone()) - z.clone() * labels + (z.abs().neg().exp() + 1.0).log();
     loss.mean()
+}
+
+/// One micro-batch of whole groups, ready for the model.
+pub struct MicroBatch {
+    pub batch: TokenBatch,
+    /// Per group: 1 female, 0 male.
+    pub labels: Vec<f32>,
+    /// Per chunk: 1 if it holds Y sequence.
+    pub chunk_labels: Vec<f32>,
+    /// The micro-batch's share of the step (its groups / the step's groups).
+    pub scale: f32,
+    /// Seeds the head's dropout masks for this micro-batch.
+    pub dropout_seed: u64,
+}
+
+/// The loss of one micro-batch and its gradients, scaled by `mb.scale`, computed on a copy of
+/// `model`'s parameters (fresh autodiff leaves, the same parameter ids). The loss is the group BCE
+/// plus `chunk_weight` × the class-balanced per-chunk BCE against `chunk_labels` (1 = chunk from
+/// the Y), when the head has a chunk classifier.
+fn micro_gradients<B: AutodiffBackend>(
+    model: &Classifier<B>,
+    device: &B::Device,
+    mb: &MicroBatch,
+    chunk_weight: f32,
+    n_chunks: usize,
+) -> (f32, GradientsParams) {
+    let replica = model.clone().fork(device);
+    let (ids, mask) = batch_tensors::<B>(&mb.batch, device);
+    let cls = replica.bert.cls(ids, mask);
+    let [rows, h] = cls.dims();
+    let head = replica.head.as_ref().expect("head");
+    let mut rng = StdRng::seed_from_u64(mb.dropout_seed);
+    let out = head.forward_train(cls.reshape([rows / n_chunks, n_chunks, h]), Some(&mut rng));
+    let n = mb.labels.len();
+    let y = Tensor::<B, 1>::from_data(TensorData::new(mb.labels.clone(), [n]), device);
+    let mut loss = bce_with_logits(out.logits, y);
+    if let (Some(cl), true) = (out.chunk_logits, chunk_weight > 0.0) {
+        let n = mb.chunk_labels.len();
+        let w = chunk_weights(&mb.chunk_labels);
+        let cy = Tensor::<B, 1>::from_data(TensorData::new(mb.chunk_labels.clone(), [n]), device);
+        let w = Tensor::<B, 1>::from_data(TensorData::new(w, [n]), device);
+        let z = cl.reshape([n]);
+        let per = relu(z.clone()) - z.clone() * cy + (z.abs().neg().exp() + 1.0).log();
+        loss = loss + (per * w).sum() * chunk_weight;
+    }
+    let value = loss
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .expect("float")[0];
+    let grads = (loss * mb.scale).backward();
+    (value, GradientsParams::from_grads(grads, &replica))
+}
+
+/// Per-chunk loss weights: Y chunks are rare (0.6–2% of a male genome), so each class weighs half.
+fn chunk_weights(labels: &[f32]) -> Vec<f32> {
+    let n = labels.len();
+    let pos = labels.iter().filter(|&&y| y > 0.5).count();
+    labels
+        .iter()
+        .map(|&y| match (pos, n - pos) {
+            (0, neg) => 1.0 / neg as f32,
+            (p, 0) => 1.0 / p as f32,
+            (p, neg) => 0.5 / if y > 0.5 { p as f32 } else { neg as f32 },
+        })
+        .collect()
 }
 
 impl<B: AutodiffBackend> TrainState<B> {
@@ -67,59 +138,33 @@ impl<B: AutodiffBackend> TrainState<B> {
         self.model.as_ref().expect("model present between steps")
     }
 
-    /// Forward + backward on one micro-batch of whole groups; gradients are accumulated, scaled
-    /// by `scale` (the micro-batch's share of the step). The loss is the group BCE plus
-    /// `chunk_weight` × the mean per-chunk BCE against `chunk_labels` (1 = chunk from the Y), when
-    /// the head has a chunk classifier. Returns the micro-batch's mean loss.
+    /// Forward + backward on the micro-batches of one step; their gradients, each scaled by its
+    /// micro-batch's `scale`, are added to the step's in the order given. The micro-batches run
+    /// side by side on the rayon pool (one per thread at a time), each on its own copy of the
+    /// parameters (its own autodiff graph), so the sum, and the model, are the same for any
+    /// number of threads.
+    /// Returns each micro-batch's mean loss.
     pub fn accumulate(
         &mut self,
-        batch: &TokenBatch,
-        labels: &[f32],
-        chunk_labels: &[f32],
+        micro: &[MicroBatch],
         chunk_weight: f32,
         n_chunks: usize,
-        scale: f32,
-    ) -> f32 {
+    ) -> Vec<f32> {
         let model = self.model.as_ref().expect("model present between steps");
-        let (ids, mask) = batch_tensors::<B>(batch, &self.device);
-        let cls = model.bert.cls(ids, mask);
-        let [rows, h] = cls.dims();
-        let head = model.head.as_ref().expect("head");
-        let out = head.forward(cls.reshape([rows / n_chunks, n_chunks, h]));
-        let y = Tensor::<B, 1>::from_data(
-            TensorData::new(labels.to_vec(), [labels.len()]),
-            &self.device,
-        );
-        let mut loss = bce_with_logits(out.logits, y);
-        if let (Some(cl), true) = (out.chunk_logits, chunk_weight > 0.0) {
-            // Y chunks are rare (0.6–2% of a male genome): weight the classes equally.
-            let n = chunk_labels.len();
-            let pos = chunk_labels.iter().filter(|&&y| y > 0.5).count();
-            let w: Vec<f32> = chunk_labels
-                .iter()
-                .map(|&y| match (pos, n - pos) {
-                    (0, neg) => 1.0 / neg as f32,
-                    (p, 0) => 1.0 / p as f32,
-                    (p, neg) => 0.5 / if y > 0.5 { p as f32 } else { neg as f32 },
-                })
+        let device = &self.device;
+        let mut losses = Vec::with_capacity(micro.len());
+        // In waves of one micro-batch per thread: at most that many gradient sets are held at once.
+        for wave in micro.chunks(rayon::current_num_threads().max(1)) {
+            let done: Vec<(f32, GradientsParams)> = wave
+                .par_iter()
+                .map(|mb| micro_gradients(model, device, mb, chunk_weight, n_chunks))
                 .collect();
-            let dev = &self.device;
-            let cy = Tensor::<B, 1>::from_data(TensorData::new(chunk_labels.to_vec(), [n]), dev);
-            let w = Tensor::<B, 1>::from_data(TensorData::new(w, [n]), dev);
-            let z = cl.reshape([n]);
-            let per = relu(z.clone()) - z.clone() * cy + (z.abs().neg().exp() + 1.0).log();
-            loss = loss + (per * w).sum() * chunk_weight;
+            for (loss, grads) in done {
+                self.accum.accumulate(model, grads);
+                losses.push(loss);
+            }
         }
-        let value = loss
-            .clone()
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .expect("float")[0];
-        let grads = (loss * scale).backward();
-        let grads = GradientsParams::from_grads(grads, model);
-        self.accum.accumulate(model, grads);
-        value
+        losses
     }
 
     /// One optimizer step with the accumulated gradients.
@@ -129,47 +174,62 @@ impl<B: AutodiffBackend> TrainState<B> {
         self.model = Some(self.optim.step(lr, model, grads));
     }
 
-    /// P(female) for whole groups, without autodiff or dropout.
-    pub fn predict(&self, batch: &TokenBatch, n_chunks: usize) -> Vec<f32> {
-        let valid = self.model().valid();
-        let scores = valid
-            .predict(batch, n_chunks, &self.device)
-            .expect("a head is present");
-        scores.into_iter().map(|s| s.p_female).collect()
-    }
-
-    /// Diagnostics on whole groups: per-chunk Y logits (when the head has a chunk classifier) and
-    /// the fraction of `ReLU(chunk_embedding_proj)` units that are active (a collapse to 0 makes
-    /// every group's output the same).
-    pub fn diagnose(&self, batch: &TokenBatch) -> (Option<Vec<f32>>, f32) {
-        let valid = self.model().valid();
-        let (ids, mask) = batch_tensors(batch, &self.device);
-        let cls = valid.bert.cls(ids, mask);
-        let head = valid.head.as_ref().expect("a head is present");
-        let active = relu(head.chunk_embedding_proj.forward(cls.clone()))
-            .greater_elem(0.0)
-            .float()
-            .mean();
-        let active = active
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .expect("float")[0];
-        let chunk = head.chunk_classifier.as_ref().map(|c| {
-            let n = batch.n_seqs();
-            c.forward(cls)
-                .reshape([n])
-                .into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .expect("float")
-        });
-        (chunk, active)
+    /// The current model without autodiff or dropout, for validation.
+    pub fn validator(&self) -> Validator<B::InnerBackend> {
+        Validator {
+            model: self.model().valid(),
+            device: self.device.clone(),
+        }
     }
 
     /// The state dict in Hugging Face names.
     pub fn export(&self) -> BTreeMap<String, RawTensor> {
         let m = self.model();
         export(&m.bert, m.head.as_ref())
+    }
+}
+
+/// The model being trained, frozen for a validation pass; it can score batches on many threads.
+pub struct Validator<B: Backend> {
+    model: Classifier<B>,
+    device: B::Device,
+}
+
+/// A validation batch's scores.
+pub struct ValidScores {
+    /// Per group: P(female).
+    pub p_female: Vec<f32>,
+    /// Per chunk: the Y logit, when the head has a chunk classifier.
+    pub chunk_logits: Option<Vec<f32>>,
+    /// The fraction of `ReLU(chunk_embedding_proj)` units that are active (a collapse to 0 makes
+    /// every group's output the same).
+    pub active: f32,
+}
+
+impl<B: Backend> Validator<B> {
+    /// Scores whole groups of `n_chunks` chunks.
+    pub fn score(&self, batch: &TokenBatch, n_chunks: usize) -> ValidScores {
+        let (ids, mask) = batch_tensors::<B>(batch, &self.device);
+        let cls = self.model.bert.cls(ids, mask);
+        let [rows, h] = cls.dims();
+        let head = self.model.head.as_ref().expect("a head is present");
+        let active = relu(head.chunk_embedding_proj.forward(cls.clone()))
+            .greater_elem(0.0)
+            .float()
+            .mean()
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("float")[0];
+        let groups = head_scores(Some(head), cls.reshape([rows / n_chunks, n_chunks, h]))
+            .expect("a head is present");
+        ValidScores {
+            p_female: groups.iter().map(|g| g.p_female).collect(),
+            chunk_logits: head
+                .chunk_classifier
+                .is_some()
+                .then(|| groups.iter().flat_map(|g| g.chunk_logits.clone()).collect()),
+            active,
+        }
     }
 }
