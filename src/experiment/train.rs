@@ -2,7 +2,8 @@
 //!
 //! Each step draws `batch` groups — species uniformly, a genome of that species uniformly, N
 //! chromosomes by length, an L-bp substring of each — labels them male 0 / female 1 and takes one
-//! AdamW step on the mean BCE (in `grad_accum` micro-batches). The learning rate rises linearly over
+//! AdamW step on the mean BCE (in `grad_accum` micro-batches, run side by side on the thread pool
+//! and summed in order: the same model for any thread count). The learning rate rises linearly over
 //! `warmup` steps, then stays constant. Every `eval_every` steps the model scores a fixed validation
 //! set (groups of the `valid` genomes, every male group holding at least one Y chunk); the best
 //! ROC-AUC so far is saved as a complete model directory, replaced atomically, so an interrupted run
@@ -230,10 +231,9 @@ impl AutodiffTask for Job<'_> {
             let groups: Vec<Example> = (0..opts.batch)
                 .map(|_| draw_training_group(&self.train, &cums, opts, &mut rng))
                 .collect();
-            let micro_batches = micro_batches(&self.tokenizer, &groups, micro, opts, step);
-            let losses = state.accumulate(&micro_batches, opts.chunk_loss_weight, opts.chunks);
-
-            for (loss, mb) in losses.iter().zip(&micro_batches) {
+            let parts = micro_batches(&self.tokenizer, &groups, micro, opts, step);
+            let losses = state.accumulate(&parts, opts.chunk_loss_weight, opts.chunks);
+            for (loss, mb) in losses.iter().zip(&parts) {
                 loss_sum += *loss as f64 * mb.labels.len() as f64;
                 loss_n += mb.labels.len();
             }
