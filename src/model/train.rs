@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::config::BertConfig;
 use super::load::{export, load};
 use super::weights::{RawTensor, WeightFile};
-use super::{batch_tensors, head_scores, Classifier};
+use super::{batch_tensors, head_scores, to_vec, Classifier};
 use crate::error::ModelError;
 use crate::tokenize::TokenBatch;
 
@@ -32,11 +32,9 @@ pub struct TrainState<B: AutodiffBackend> {
     device: B::Device,
 }
 
-/// Mean binary cross-entropy with logits: `max(z,0) − z·y + log(1 + e^{−|z|})`.
-fn bce_with_logits<B: Backend>(logits: Tensor<B, 1>, labels: Tensor<B, 1>) -> Tensor<B, 1> {
-    let z = logits;
-    let loss = relu(z.clone()) - z.clone() * labels + (z.abs().neg().exp() + 1.0).log();
-    loss.mean()
+/// Binary cross-entropy with logits, per element: `max(z,0) − z·y + log(1 + e^{−|z|})`.
+fn bce_with_logits<B: Backend>(z: Tensor<B, 1>, labels: Tensor<B, 1>) -> Tensor<B, 1> {
+    relu(z.clone()) - z.clone() * labels + (z.abs().neg().exp() + 1.0).log()
 }
 
 /// One micro-batch of whole groups, ready for the model.
@@ -72,22 +70,16 @@ fn micro_gradients<B: AutodiffBackend>(
     let out = head.forward_train(cls.reshape([rows / n_chunks, n_chunks, h]), Some(&mut rng));
     let n = mb.labels.len();
     let y = Tensor::<B, 1>::from_data(TensorData::new(mb.labels.clone(), [n]), device);
-    let mut loss = bce_with_logits(out.logits, y);
+    let mut loss = bce_with_logits(out.logits, y).mean();
     if let (Some(cl), true) = (out.chunk_logits, chunk_weight > 0.0) {
         let n = mb.chunk_labels.len();
         let w = chunk_weights(&mb.chunk_labels);
         let cy = Tensor::<B, 1>::from_data(TensorData::new(mb.chunk_labels.clone(), [n]), device);
         let w = Tensor::<B, 1>::from_data(TensorData::new(w, [n]), device);
-        let z = cl.reshape([n]);
-        let per = relu(z.clone()) - z.clone() * cy + (z.abs().neg().exp() + 1.0).log();
+        let per = bce_with_logits(cl.reshape([n]), cy);
         loss = loss + (per * w).sum() * chunk_weight;
     }
-    let value = loss
-        .clone()
-        .into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .expect("float")[0];
+    let value = to_vec(loss.clone())[0];
     let grads = (loss * mb.scale).backward();
     (value, GradientsParams::from_grads(grads, &replica))
 }
@@ -216,11 +208,8 @@ impl<B: Backend> Validator<B> {
         let active = relu(head.chunk_embedding_proj.forward(cls.clone()))
             .greater_elem(0.0)
             .float()
-            .mean()
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .expect("float")[0];
+            .mean();
+        let active = to_vec(active)[0];
         let groups = head_scores(Some(head), cls.reshape([rows / n_chunks, n_chunks, h]))
             .expect("a head is present");
         ValidScores {
