@@ -494,4 +494,12 @@ pub struct EvaluateArgs {
     /// N1, N2, … random reads, by rule, next to two ideal Y-read detectors (`ideal`, `ideal-unique`).
     #[arg(long, value_name = "N1,N2,…")]
     pub reads: Option<String>,
+    /// With --reads: how often each constitution of the test split (sheet column `karyotype`:
+    /// XX, XY, X0, XXY, XYY, XX+XY, XY/X0) is told right after N reads (its karyotype; the flag
+    /// y_partial for a mixture or mosaic), as TSV.
+    #[arg(long, value_name = "FILE", requires = "reads")]
+    pub karyotypes: Option<PathBuf>,
+    /// Plot of the --karyotypes table: PNG if the name ends in .png, else SVG.
+    #[arg(long, value_name = "FILE", requires = "karyotypes")]
+    pub karyotype_plot: Option<PathBuf>,
 }

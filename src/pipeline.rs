@@ -158,11 +158,13 @@ impl Books {
         self.chunks_scored += logits.len() as u64;
     }
 
-    /// The call is settled: confident, or a detector that cannot reach `min_confidence` at any
-    /// depth (more reads cannot change its no-call).
+    /// The call is settled: confident (the verdict calls: the ratio is confident and the Y dosage
+    /// agrees), or a detector that cannot reach `min_confidence` at any depth (more reads cannot
+    /// change its no-call).
     fn confident(&self, min_confidence: f64) -> bool {
         self.evidence.as_ref().is_some_and(|e| {
-            e.decide(min_confidence) != Call::NoCall || e.max_confidence < min_confidence
+            crate::call::dosage::verdict(e, min_confidence).call != Call::NoCall
+                || e.max_confidence < min_confidence
         })
     }
 

@@ -76,6 +76,74 @@ fn train_cmd(sheet: &Path, out: &Path, seed: &str, threads: &str) -> Command {
     c
 }
 
+/// `evaluate --karyotypes`: per species with a Y detector and N, a row for each of the seven
+/// constitutions of the test split, whose outcomes add up to 1.
+fn check_karyotype_table(path: &Path, detectors: usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "species\tn_reads\tconstitution\texpected\tn_genomes\tright\tnot_called\twrong\t\
+         flagged\ty_dosage_mean"
+    );
+    assert_eq!(lines.len(), 1 + detectors * 2 * 7, "{text}");
+    for l in &lines[1..] {
+        let f: Vec<&str> = l.split('\t').collect();
+        let v = |i: usize| f[i].parse::<f64>().unwrap();
+        assert!((v(5) + v(6) + v(7) - 1.0).abs() < 2e-4, "{l}");
+        let (genomes, expected) = match f[2] {
+            "XX" | "XY" => ("3", f[2]),
+            "XX+XY" | "XY/X0" => ("1", "y_partial"),
+            k => ("1", k),
+        };
+        assert_eq!((f[4], f[3]), (genomes, expected), "{l}");
+    }
+}
+
+#[test]
+fn simulate_writes_the_atypical_individuals() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    simulate(&sim, "8");
+    let sheet = std::fs::read_to_string(sim.join("samples.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = sheet.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows[0][6], "karyotype");
+    let human: Vec<&Vec<&str>> = rows.iter().filter(|r| r[1] == "human").collect();
+    let of = |k: &str| {
+        human
+            .iter()
+            .filter(|r| r[6] == k)
+            .map(|r| (r[2], r[3]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("XX").len() + of("XY").len(), 24);
+    assert_eq!(of("X0"), [("female", "test")]);
+    assert_eq!(of("XXY"), [("male", "test")]);
+    assert_eq!(of("XYY"), [("male", "test")]);
+    assert_eq!(of("XX+XY"), [("female", "test")]);
+    assert_eq!(of("XY/X0"), [("male", "test")]);
+    // Haplotypes: XXY's second copy holds an X and the Y; XYY's two Y.
+    let names = |r: &Vec<&str>, h: usize| -> Vec<String> {
+        let fa = r[4].split(',').nth(h).unwrap();
+        std::fs::read_to_string(sim.join(fa))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix('>').map(str::to_string))
+            .filter(|n| !n.starts_with("chr") || n.contains('X') || n.contains('Y'))
+            .collect()
+    };
+    let row = |k: &str| *human.iter().find(|r| r[6] == k).unwrap();
+    assert_eq!(names(row("XXY"), 1), ["chrX", "chrY"]);
+    assert_eq!(names(row("XYY"), 1), ["chrY", "chrY_2"]);
+    assert!(names(row("X0"), 1).is_empty());
+    // Every test individual has reads and a sorted BAM.
+    for r in human.iter().filter(|r| r[3] == "test") {
+        assert!(sim.join(r[5]).exists(), "{r:?}");
+        let bam = r[5].replace(".short.fq", ".sorted.bam");
+        assert!(sim.join(bam).exists(), "{r:?}");
+    }
+}
+
 #[test]
 fn simulate_train_calibrate_evaluate_predict() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,7 +151,7 @@ fn simulate_train_calibrate_evaluate_predict() {
     simulate(&sim, "5");
     let sheet = sim.join("samples.tsv");
     let text = std::fs::read_to_string(&sheet).unwrap();
-    assert_eq!(text.lines().count(), 1 + 2 * 24);
+    assert_eq!(text.lines().count(), 1 + 2 * (24 + 5));
     let species = std::fs::read_to_string(sim.join("species.tsv")).unwrap();
     assert!(species.contains("human") && species.contains("mouse"));
 
@@ -219,6 +287,7 @@ fn simulate_train_calibrate_evaluate_predict() {
     // Accuracy vs reads on the test samples' reads files, with a PNG plot.
     let reads_table = dir.path().join("reads.tsv");
     let reads_plot = dir.path().join("reads.png");
+    let karyotypes = dir.path().join("karyotypes.tsv");
     genosift()
         .args(["evaluate", "-q", "--reads", "40,80", "--repeats", "5", "-m"])
         .arg(&m1)
@@ -228,8 +297,11 @@ fn simulate_train_calibrate_evaluate_predict() {
         .arg(&reads_table)
         .arg("--plot")
         .arg(&reads_plot)
+        .arg("--karyotypes")
+        .arg(&karyotypes)
         .assert()
         .success();
+    check_karyotype_table(&karyotypes, detectors);
     let text = std::fs::read_to_string(&reads_table).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(

@@ -14,7 +14,7 @@
 //! stops shrinking at the spread between individuals rather than pretending to a precision the
 //! calibration does not have.
 //!
-//! **The flag.** `y_partial` when the interval lies wholly inside (`FLAG_FLOOR`, `FLAG_CEILING`):
+//! **The flags.** `y_partial` when the interval lies wholly inside (`FLAG_FLOOR`, `FLAG_CEILING`):
 //! more Y than a female's false hits explain and clearly less than a male's. The ceiling, 0.8,
 //! keeps normal males whose hits fall short by chance from being flagged: with 1, a 95% interval
 //! misses a normal male's dosage from above in about 2.5% of his read sets, and the demo
@@ -23,7 +23,17 @@
 //! sits above the spread of false-Y rates between test females seen so far (the highest, seed 2's
 //! mouse_F20, had eight times the calibrated false-Y rate, 0.01 in dosage units), so a female with
 //! a few more false hits than the validation females is not flagged; a 10% male admixture is, at
-//! depth. A flagged sample is not called: `call` is `no-call` with the flag as its reason.
+//! depth. A sample flagged `y_partial` is not called: `call` is `no-call` with the flag as its
+//! reason. `y_excess` when the interval lies above [`EXCESS_FLOOR`] (1.5): two copies of the Y, as
+//! in XYY; the sample is still called male.
+//!
+//! **A call the dosage contradicts.** The likelihood ratio weighs the sexes against each other,
+//! so a sample whose Y hits fit neither (a false-Y rate far above the calibrated one, on a genome
+//! unlike the calibration genomes) goes to the sex that explains it less badly: on a simulated
+//! cohort of another seed (species genomes the demo model never saw), the demo model's `lr`
+//! called every human female male at 50,000 reads, with Y dosages of 0.02. So a `male` call needs
+//! a dosage interval that reaches [`FLAG_CEILING`] and a `female` call one that reaches down to
+//! [`FLAG_FLOOR`]; otherwise the sample is `no-call` ([`MALE_WITHOUT_Y`], [`FEMALE_WITH_Y`]).
 
 use super::lr::{EvidenceCall, YEvidence};
 use super::Call;
@@ -45,24 +55,32 @@ const Z95: f64 = 1.959_963_984_540_054;
 /// What the dosage says about the sample, beside the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flag {
-    /// The Y dosage interval lies between [`FLAG_FLOOR`] and 1: male DNA in a female sample,
-    /// mosaic loss of Y, a mixture.
+    /// The Y dosage interval lies between [`FLAG_FLOOR`] and [`FLAG_CEILING`]: male DNA in a
+    /// female sample, mosaic loss of Y, a mixture. The sample is not called.
     YPartial,
+    /// The Y dosage interval lies above [`EXCESS_FLOOR`]: two copies of the Y (XYY, or a
+    /// duplicated Y; two males' DNA mixed would not raise it). The sample is still called male.
+    YExcess,
 }
+
+/// The dosage above which the Y is flagged as more than one copy.
+pub const EXCESS_FLOOR: f64 = 1.5;
 
 impl Flag {
     pub fn as_str(self) -> &'static str {
         match self {
             Flag::YPartial => "y_partial",
+            Flag::YExcess => "y_excess",
         }
     }
 
-    /// Why a flagged sample is not called.
-    pub fn reason(self) -> &'static str {
+    /// Why a flagged sample is not called (`None`: it is called).
+    pub fn reason(self) -> Option<&'static str> {
         match self {
-            Flag::YPartial => {
-                "Y dosage between a female's and a male's (flag y_partial: male DNA in a female sample, mosaic loss of Y or a mixture)"
-            }
+            Flag::YPartial => Some(
+                "Y dosage between a female's and a male's (flag y_partial: male DNA in a female sample, mosaic loss of Y or a mixture)",
+            ),
+            Flag::YExcess => None,
         }
     }
 }
@@ -107,10 +125,30 @@ pub const FLAG_CEILING: f64 = 0.8;
 
 /// The flag the dosage raises, if any.
 pub fn flag(d: &Dosage) -> Option<Flag> {
-    (d.lo > FLAG_FLOOR && d.hi < FLAG_CEILING).then_some(Flag::YPartial)
+    if d.lo > FLAG_FLOOR && d.hi < FLAG_CEILING {
+        Some(Flag::YPartial)
+    } else if d.lo > EXCESS_FLOOR {
+        Some(Flag::YExcess)
+    } else {
+        None
+    }
 }
 
-/// The likelihood-ratio rule's decision with what the dosage says: a flagged sample is not called.
+/// Why a sample the likelihood ratio calls male is not called: its Y dosage interval lies below
+/// [`FLAG_CEILING`] (and reaches down to a female's, or it would be flagged). The ratio can favour
+/// male for a sample whose hits fit neither sex: a false-Y rate far above the calibrated one (a
+/// genome unlike the calibration genomes) is still far closer to a female's rate than a male's.
+pub const MALE_WITHOUT_Y: &str =
+    "the likelihood ratio favours male but the Y dosage is below a male's (the Y hits fit neither sex: a genome unlike the calibration genomes?)";
+
+/// Why a sample the likelihood ratio calls female is not called: its Y dosage interval lies above
+/// [`FLAG_FLOOR`] (and reaches up to a male's, or it would be flagged).
+pub const FEMALE_WITH_Y: &str =
+    "the likelihood ratio favours female but the Y dosage is above a female's (the Y hits fit neither sex)";
+
+/// The likelihood-ratio rule's decision with what the dosage says: a flagged sample is not called,
+/// nor one whose dosage contradicts the ratio's call (a male call needs a dosage interval that
+/// reaches [`FLAG_CEILING`], a female call one that reaches down to [`FLAG_FLOOR`]).
 /// `predict` and both evaluations decide through this, so they count the same calls.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Verdict {
@@ -123,12 +161,15 @@ pub struct Verdict {
 pub fn verdict(e: &EvidenceCall, min_confidence: f64) -> Verdict {
     let dosage = y_dosage(e.hits, e.chunks, &e.evidence);
     let flag = dosage.as_ref().and_then(flag);
-    let (call, no_call_reason) = match flag {
-        Some(f) => (Call::NoCall, Some(f.reason())),
-        None => (
-            e.decide(min_confidence),
-            e.no_call_reason(min_confidence).map(|r| r.as_str()),
-        ),
+    let (call, no_call_reason) = match (flag.and_then(Flag::reason), e.decide(min_confidence)) {
+        (Some(reason), _) => (Call::NoCall, Some(reason)),
+        (None, Call::Male) if dosage.is_some_and(|d| d.hi < FLAG_CEILING) => {
+            (Call::NoCall, Some(MALE_WITHOUT_Y))
+        }
+        (None, Call::Female) if dosage.is_some_and(|d| d.lo > FLAG_FLOOR) => {
+            (Call::NoCall, Some(FEMALE_WITH_Y))
+        }
+        (None, call) => (call, e.no_call_reason(min_confidence).map(|r| r.as_str())),
     };
     Verdict {
         call,
@@ -170,9 +211,58 @@ mod tests {
         // A female with a few false hits more than calibrated stays below the floor.
         let f = y_dosage(12, 40_000, &e).unwrap();
         assert!(flag(&f).is_none(), "{f:?}");
+        // Two Y: flagged, still a male.
+        let two = y_dosage(320, 40_000, &e).unwrap();
+        assert_eq!(flag(&two), Some(Flag::YExcess), "{two:?}");
         // Not separable: no dosage.
         assert_eq!(y_dosage(5, 100, &ev(0.001, 0.001)), None);
         assert_eq!(y_dosage(0, 0, &e), None);
+    }
+
+    #[test]
+    fn a_call_the_dosage_contradicts_is_a_no_call() {
+        use crate::call::lr::{EvidenceCall, LogitBin};
+        // Graded evidence as the demo model's: a bin below the hit threshold (logit 0) whose
+        // chunks are 100 times likelier in a male, then the threshold's bin.
+        let mut e = ev(0.005, 0.000_001);
+        e.bins = vec![
+            LogitBin {
+                above: -1.0,
+                p_male: 0.001,
+                p_female: 0.000_01,
+            },
+            LogitBin {
+                above: 0.0,
+                p_male: 0.005,
+                p_female: 0.000_001,
+            },
+        ];
+        let with = |low: u64, hits: u64, n: u64| {
+            let mut c = EvidenceCall::new(e.clone());
+            (0..n).for_each(|i| {
+                c.add(match i {
+                    i if i < hits => 1.0,
+                    i if i < hits + low => -0.5,
+                    _ => -2.0,
+                })
+            });
+            (c.decide(0.99), verdict(&c, 0.99))
+        };
+        // 200 chunks in the lower bin of 50,000 (4 times a male's share there) and no hit: the
+        // ratio says male, the Y dosage (0 hits) says female: a sample unlike either.
+        let (lr, v) = with(200, 0, 50_000);
+        assert_eq!(lr, Call::Male);
+        assert!(
+            v.flag.is_none() && v.dosage.unwrap().hi < FLAG_CEILING,
+            "{v:?}"
+        );
+        assert_eq!(
+            (v.call, v.no_call_reason),
+            (Call::NoCall, Some(MALE_WITHOUT_Y))
+        );
+        // A male at his rates and a female without hits are called.
+        assert_eq!(with(50, 250, 50_000).1.call, Call::Male);
+        assert_eq!(with(0, 0, 50_000).1.call, Call::Female);
     }
 
     #[test]

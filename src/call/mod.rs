@@ -1,9 +1,11 @@
 //! Calling a sample: the [`Call`] both rules give, the paper's rule ([`paper`]), the likelihood
-//! ratio over per-chunk Y evidence ([`lr`]), the Y dosage and its flag ([`dosage`]), and what a
-//! calibration stores ([`calibration`]).
+//! ratio over per-chunk Y evidence ([`lr`]), the Y dosage and its flag ([`dosage`]), the
+//! karyotype from the X and Y dosages ([`karyotype`]), and what a calibration stores
+//! ([`calibration`]).
 
 pub mod calibration;
 pub mod dosage;
+pub mod karyotype;
 pub mod lr;
 pub mod paper;
 

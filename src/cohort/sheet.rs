@@ -1,10 +1,12 @@
-//! The sample sheet: TSV with header `sample  species  sex  split  fasta` (extra columns allowed,
-//! e.g. `reads`). `fasta` is one path or several joined by commas (haplotype files); paths are
+//! The sample sheet: TSV with header `sample  species  sex  split  fasta` (extra columns allowed;
+//! `reads` and `karyotype` are read). `fasta` is one path or several joined by commas (haplotype files); paths are
 //! relative to the sheet. Every bad row is reported at once, with its line number, before any work.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+
+use crate::call::karyotype::Karyotype;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Sex {
@@ -19,6 +21,55 @@ impl Sex {
             Sex::Male => 0.0,
             Sex::Female => 1.0,
         }
+    }
+}
+
+/// What a sample is by its sex chromosomes: column `karyotype` (`XX`, `XY`, `X0`, `XXX`, `XXY`,
+/// `XYY`, `XX+XY` for a female sample with male DNA mixed in, `XY/X0` for a male with loss of Y in
+/// part of his cells); `XX` or `XY` by `sex` when the column is absent, empty or `NA`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Constitution {
+    Karyotype(Karyotype),
+    MaleAdmixture,
+    MosaicLossOfY,
+}
+
+impl Constitution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Constitution::Karyotype(k) => k.as_str(),
+            Constitution::MaleAdmixture => "XX+XY",
+            Constitution::MosaicLossOfY => "XY/X0",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "XX+XY" => Some(Constitution::MaleAdmixture),
+            "XY/X0" => Some(Constitution::MosaicLossOfY),
+            _ => Karyotype::parse(s).map(Constitution::Karyotype),
+        }
+    }
+
+    /// The sex a sheet reports for it: male with a (germline) Y.
+    pub fn sex(self) -> Sex {
+        match self {
+            Constitution::Karyotype(k) if !k.has_y() => Sex::Female,
+            Constitution::MaleAdmixture => Sex::Female,
+            _ => Sex::Male,
+        }
+    }
+
+    /// Plain XX or XY: the samples the sex-call accuracy tables count.
+    pub fn is_typical(self) -> bool {
+        matches!(self, Constitution::Karyotype(Karyotype::XX | Karyotype::XY))
+    }
+
+    fn of_sex(sex: Sex) -> Self {
+        Constitution::Karyotype(match sex {
+            Sex::Female => Karyotype::XX,
+            Sex::Male => Karyotype::XY,
+        })
     }
 }
 
@@ -39,6 +90,7 @@ pub struct SampleRow {
     pub fasta: Vec<PathBuf>,
     /// Optional reads file (column `reads`; `NA` or empty for none).
     pub reads: Option<PathBuf>,
+    pub constitution: Constitution,
 }
 
 /// Parses and checks a sheet; with `check_files`, every FASTA must exist.
@@ -59,8 +111,11 @@ pub fn path_list(field: &str, base: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The positions of the required columns (sample, species, sex, split, fasta) and of `reads`.
-fn header_columns(header: &str, path: &Path) -> Result<([usize; 5], Option<usize>)> {
+/// The positions of the required columns (sample, species, sex, split, fasta) and of the optional
+/// `reads` and `karyotype`.
+type Columns = ([usize; 5], Option<usize>, Option<usize>);
+
+fn header_columns(header: &str, path: &Path) -> Result<Columns> {
     let cols: Vec<&str> = header.split('\t').map(str::trim).collect();
     let find = |name: &str| cols.iter().position(|c| *c == name);
     let mut missing = Vec::new();
@@ -81,7 +136,7 @@ fn header_columns(header: &str, path: &Path) -> Result<([usize; 5], Option<usize
             missing.join(", ")
         );
     }
-    Ok((idx, find("reads")))
+    Ok((idx, find("reads"), find("karyotype")))
 }
 
 /// Parses sheet text (`path` names it in messages and anchors relative file names).
@@ -94,7 +149,7 @@ pub fn parse_sheet(text: &str, path: &Path, check_files: bool) -> Result<Vec<Sam
     let Some((_, header)) = lines.next() else {
         bail!("{}: empty sample sheet", path.display());
     };
-    let (idx, reads_col) = header_columns(header, path)?;
+    let (idx, reads_col, karyotype_col) = header_columns(header, path)?;
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -149,6 +204,7 @@ pub fn parse_sheet(text: &str, path: &Path, check_files: bool) -> Result<Vec<Sam
             .map(get)
             .filter(|s| !s.is_empty() && *s != "NA")
             .map(|s| base.join(s));
+        let constitution = constitution(karyotype_col.map(get), sex, &mut bad);
         if bad.is_empty() {
             rows.push(SampleRow {
                 line: n,
@@ -158,6 +214,7 @@ pub fn parse_sheet(text: &str, path: &Path, check_files: bool) -> Result<Vec<Sam
                 split: split.expect("checked"),
                 fasta,
                 reads,
+                constitution: constitution.expect("checked"),
             });
         } else {
             problems.push(format!("line {n}: {}", bad.join("; ")));
@@ -170,6 +227,34 @@ pub fn parse_sheet(text: &str, path: &Path, check_files: bool) -> Result<Vec<Sam
         bail!("{}: no samples", path.display());
     }
     Ok(rows)
+}
+
+/// The row's constitution: its `karyotype` field, which must agree with its sex, or XX/XY by sex.
+fn constitution(
+    field: Option<&str>,
+    sex: Option<Sex>,
+    bad: &mut Vec<String>,
+) -> Option<Constitution> {
+    let sex = sex?;
+    let Some(field) = field.filter(|s| !s.is_empty() && *s != "NA") else {
+        return Some(Constitution::of_sex(sex));
+    };
+    match Constitution::parse(field) {
+        None => {
+            bad.push(format!(
+                "karyotype '{field}' is not one of X0, XX, XXX, XY, XXY, XYY, XX+XY, XY/X0"
+            ));
+            None
+        }
+        Some(c) if c.sex() != sex => {
+            bad.push(format!(
+                "karyotype '{field}' disagrees with sex {}",
+                if sex == Sex::Male { "male" } else { "female" }
+            ));
+            None
+        }
+        c => c,
+    }
 }
 
 #[cfg(test)]
@@ -225,5 +310,30 @@ mod tests {
         );
         assert_eq!(rows[0].sex, Sex::Male);
         assert!(rows[0].reads.is_none());
+        assert_eq!(rows[0].constitution, Constitution::Karyotype(Karyotype::XY));
+    }
+
+    #[test]
+    fn karyotype_column() {
+        let text = "sample\tspecies\tsex\tsplit\tfasta\tkaryotype\n\
+                    a\th\tmale\ttest\ta.fa\tXXY\n\
+                    b\th\tfemale\ttest\tb.fa\tXX+XY\n\
+                    c\th\tfemale\ttest\tc.fa\tNA\n\
+                    d\th\tmale\ttest\td.fa\tXY/X0\n";
+        let rows = parse_sheet(text, Path::new("s.tsv"), false).unwrap();
+        let got: Vec<_> = rows.iter().map(|r| r.constitution.as_str()).collect();
+        assert_eq!(got, ["XXY", "XX+XY", "XX", "XY/X0"]);
+        assert!(!rows[0].constitution.is_typical() && rows[2].constitution.is_typical());
+        let text = "sample\tspecies\tsex\tsplit\tfasta\tkaryotype\n\
+                    a\th\tfemale\ttest\ta.fa\tXXY\n\
+                    b\th\tmale\ttest\tb.fa\tXXYY\n";
+        let e = parse_sheet(text, Path::new("s.tsv"), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2: karyotype 'XXY' disagrees with sex female"),
+            "{e}"
+        );
+        assert!(e.contains("line 3: karyotype 'XXYY' is not one of"), "{e}");
     }
 }

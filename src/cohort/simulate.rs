@@ -21,6 +21,13 @@
 //! `h2 = autosomes + Y` — records with the same name in both files are the two copies of one
 //! chromosome, as `bcftools consensus -H 1/-H 2` writes them.
 //!
+//! The test split also holds one individual of each of [`ATYPICAL`] per species (sheet column
+//! `karyotype`): X0, XXY and XYY (haplotype files as above with one X fewer or one X or Y more;
+//! see [`individual_of`]), an `XX+XY` female whose reads are 10% a male's ([`MALE_ADMIXTURE`]:
+//! contamination, a mixed-up sample) and an `XY/X0` male whose Y is lost in half his cells
+//! ([`LOSS_OF_Y`]: mosaic loss of Y). Their FASTAs are the germline's (the female's, the male's);
+//! only their reads carry the mixture.
+//!
 //! Reads (test individuals): 150-bp reads with 0.5% substitution errors, and long fragments of
 //! 5–20 kb, from either strand, uniformly over the diploid genome. The short reads are also
 //! written as a coordinate-sorted, indexed BAM and CRAM against the species' reference (see
@@ -31,10 +38,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use super::aligned;
 use super::sampler::Kind;
+use super::sheet::{Constitution, Sex};
+use crate::call::karyotype::Karyotype;
 use crate::chunk::reverse_complement;
 use crate::input::{read_records, Source};
 
@@ -324,22 +334,48 @@ pub type Haplotype = Vec<(String, Vec<u8>)>;
 /// An individual's two haplotypes: the reference with SNPs (0.1% of bases on each), `h1` the
 /// autosomes and X, `h2` the autosomes and Y in a male, X in a female.
 pub fn individual(reference: &Reference, male: bool, seed: u64) -> [Haplotype; 2] {
+    let karyotype = if male { Karyotype::XY } else { Karyotype::XX };
+    individual_of(reference, karyotype, seed)
+}
+
+/// An individual of any karyotype: `h1` the autosomes and one X, `h2` the autosomes and the other
+/// sex chromosomes (none in X0; copies beyond the first of a kind in one haplotype are named
+/// `chrX_2`, `chrY_2`). XX and XY draw exactly as [`individual`] always has.
+pub fn individual_of(reference: &Reference, karyotype: Karyotype, seed: u64) -> [Haplotype; 2] {
     let mut rng = StdRng::seed_from_u64(seed);
     let snp = 0.001;
-    let hap = |with_y: bool, rng: &mut StdRng| -> Haplotype {
-        let sex_kind = if with_y { Kind::Y } else { Kind::X };
-        reference
-            .chroms
-            .iter()
-            .filter(|(name, _)| {
-                matches!(Kind::of(name), Kind::Autosome) || Kind::of(name) == sex_kind
-            })
-            .map(|(name, s)| (name.clone(), mutate(rng, s, snp)))
-            .collect()
+    let (x, y) = karyotype.copies();
+    let h2_copies = |kind: Kind| match kind {
+        Kind::Autosome => 1,
+        Kind::X => x.saturating_sub(1),
+        Kind::Y => y,
     };
-    let h1 = hap(false, &mut rng);
-    let h2 = hap(male, &mut rng);
+    let mut hap = |copies: &dyn Fn(Kind) -> u32| -> Haplotype {
+        let mut h = Haplotype::new();
+        for (name, s) in &reference.chroms {
+            for c in 0..copies(Kind::of(name)) {
+                let name = if c == 0 {
+                    name.clone()
+                } else {
+                    format!("{name}_{}", c + 1)
+                };
+                h.push((name, mutate(&mut rng, s, snp)));
+            }
+        }
+        h
+    };
+    let h1 = hap(&|k| u32::from(k != Kind::Y));
+    let h2 = hap(&h2_copies);
     [h1, h2]
+}
+
+/// The X0 cells of a mosaic: `haps` without their Y records.
+fn without_y(haps: &[Haplotype; 2]) -> [Haplotype; 2] {
+    haps.clone().map(|h| {
+        h.into_iter()
+            .filter(|(n, _)| Kind::of(n) != Kind::Y)
+            .collect()
+    })
 }
 
 fn write_fasta(path: &Path, hap: &Haplotype) -> Result<()> {
@@ -360,13 +396,22 @@ fn write_fasta(path: &Path, hap: &Haplotype) -> Result<()> {
 /// A simulated read and where it came from.
 #[derive(Debug, Clone)]
 pub struct SampledRead {
-    /// Chromosome name (as in the haplotype) and 0-based start of the fragment on it.
+    /// The reference chromosome it copies (a haplotype's `chrX_2` is a copy of `chrX`) and the
+    /// 0-based start of the fragment on it.
     pub chrom: String,
     pub start: usize,
     /// The read is the fragment's reverse complement.
     pub reverse: bool,
     /// The bases as sequenced (errors included, on the read's strand).
     pub seq: Vec<u8>,
+}
+
+/// The reference chromosome a haplotype record copies: `chrX_2` → `chrX` (see [`individual_of`]).
+fn copied_chrom(name: &str) -> &str {
+    match name.rsplit_once('_') {
+        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
+        _ => name,
+    }
 }
 
 /// Reads sampled uniformly over a diploid genome (by length), from either strand.
@@ -400,7 +445,7 @@ pub fn sample_reads(
                 r = reverse_complement(&r);
             }
             SampledRead {
-                chrom: name.clone(),
+                chrom: copied_chrom(name).to_string(),
                 start,
                 reverse,
                 seq: r,
@@ -450,7 +495,7 @@ pub fn simulate(opts: &SimulateOptions) -> Result<PathBuf> {
     std::fs::create_dir_all(&genomes)
         .with_context(|| format!("cannot create {}", genomes.display()))?;
     std::fs::create_dir_all(&reads)?;
-    let mut sheet = String::from("sample\tspecies\tsex\tsplit\tfasta\treads\n");
+    let mut sheet = String::from("sample\tspecies\tsex\tsplit\tfasta\treads\tkaryotype\n");
     let mut species_tsv =
         String::from("species\tautosomes\tautosome_bp\tx_bp\ty_bp\ty_share_male\n");
     for (si, reference) in references(opts)?.iter().enumerate() {
@@ -472,51 +517,152 @@ pub fn simulate(opts: &SimulateOptions) -> Result<PathBuf> {
 }
 
 /// Writes one species' individuals (haplotype FASTAs; reads, BAM and CRAM for the test split)
-/// and appends their sheet rows.
+/// and appends their sheet rows: the splits' females and males, then the test split's
+/// [`ATYPICAL`] individuals.
 fn write_species(
     opts: &SimulateOptions,
     si: u64,
     reference: &Reference,
     sheet: &mut String,
 ) -> Result<()> {
-    let name = &reference.species;
-    let aligned_ref = aligned::AlignmentReference::write(
-        &opts.out.join(format!("genomes/{name}.reference.fa")),
+    let species = Species {
+        si,
         reference,
-    )?;
+        aligned: aligned::AlignmentReference::write(
+            &opts
+                .out
+                .join(format!("genomes/{}.reference.fa", reference.species)),
+            reference,
+        )?,
+    };
     let mut k = 0u64;
+    let mut individuals = Vec::new();
     for (split, females, males) in SPLITS {
         for i in 0..females + males {
-            let male = i >= females;
-            k += 1;
-            let sample = format!("{name}_{}{k:02}", if male { "M" } else { "F" });
-            let haps = individual(reference, male, opts.seed ^ ((si * 7919 + k) * 104_729));
-            let mut files = Vec::new();
-            for (h, hap) in haps.iter().enumerate() {
-                let f = format!("genomes/{sample}.h{}.fa", h + 1);
-                write_fasta(&opts.out.join(&f), hap)?;
-                files.push(f);
-            }
-            let mut read_file = "NA".to_string();
-            if split == "test" {
-                let mut rng = StdRng::seed_from_u64(opts.seed ^ (k * 31 + si));
-                let short = sample_reads(&haps, opts.short_reads, (150, 150), 0.005, &mut rng);
-                read_file = format!("reads/{sample}.short.fq");
-                write_fastq(&opts.out.join(&read_file), &sample, &short)?;
-                let sorted = opts.out.join(format!("reads/{sample}.sorted"));
-                aligned::write_sorted(&sorted, &aligned_ref, &sample, &short)?;
-                let long = sample_reads(&haps, opts.long_reads, (5_000, 20_000), 0.01, &mut rng);
-                let long_file = opts.out.join(format!("reads/{sample}.long.fq"));
-                write_fastq(&long_file, &sample, &long)?;
-            }
-            let sex = if male { "male" } else { "female" };
-            let fasta = files.join(",");
-            sheet.push_str(&format!(
-                "{sample}\t{name}\t{sex}\t{split}\t{fasta}\t{read_file}\n"
-            ));
+            let karyotype = if i >= females {
+                Karyotype::XY
+            } else {
+                Karyotype::XX
+            };
+            individuals.push((split, Constitution::Karyotype(karyotype)));
         }
     }
+    individuals.extend(ATYPICAL.map(|c| ("test", c)));
+    for (split, constitution) in individuals {
+        k += 1;
+        sheet.push_str(&write_individual(opts, &species, k, split, constitution)?);
+    }
     Ok(())
+}
+
+/// Test individuals beyond XX and XY, one of each per species (issue 18).
+pub const ATYPICAL: [Constitution; 5] = [
+    Constitution::Karyotype(Karyotype::X0),
+    Constitution::Karyotype(Karyotype::Xxy),
+    Constitution::Karyotype(Karyotype::Xyy),
+    Constitution::MaleAdmixture,
+    Constitution::MosaicLossOfY,
+];
+
+/// The share of an `XX+XY` sample's reads that come from another individual, a male.
+pub const MALE_ADMIXTURE: f64 = 0.10;
+
+/// The share of an `XY/X0` male's cells (and reads) that lost the Y.
+pub const LOSS_OF_Y: f64 = 0.5;
+
+/// What every individual of a species is written against.
+struct Species<'a> {
+    si: u64,
+    reference: &'a Reference,
+    aligned: aligned::AlignmentReference,
+}
+
+/// Writes individual `k`'s haplotypes (and reads, in the test split); returns its sheet row.
+fn write_individual(
+    opts: &SimulateOptions,
+    sp: &Species,
+    k: u64,
+    split: &str,
+    constitution: Constitution,
+) -> Result<String> {
+    let name = &sp.reference.species;
+    let sex = constitution.sex();
+    let sample = match constitution {
+        Constitution::Karyotype(Karyotype::XX) => format!("{name}_F{k:02}"),
+        Constitution::Karyotype(Karyotype::XY) => format!("{name}_M{k:02}"),
+        Constitution::Karyotype(karyotype) => format!("{name}_{}_{k:02}", karyotype.as_str()),
+        Constitution::MaleAdmixture => format!("{name}_FplusM_{k:02}"),
+        Constitution::MosaicLossOfY => format!("{name}_MlossY_{k:02}"),
+    };
+    let seed = |k: u64| opts.seed ^ ((sp.si * 7919 + k) * 104_729);
+    let germline = match constitution {
+        Constitution::Karyotype(karyotype) => karyotype,
+        Constitution::MaleAdmixture => Karyotype::XX,
+        Constitution::MosaicLossOfY => Karyotype::XY,
+    };
+    let haps = individual_of(sp.reference, germline, seed(k));
+    let mut files = Vec::new();
+    for (h, hap) in haps.iter().enumerate() {
+        let f = format!("genomes/{sample}.h{}.fa", h + 1);
+        write_fasta(&opts.out.join(&f), hap)?;
+        files.push(f);
+    }
+    let mut read_file = "NA".to_string();
+    if split == "test" {
+        // The other cells' (or individual's) genome and their share of the reads.
+        let other = match constitution {
+            Constitution::MaleAdmixture => Some((
+                individual_of(sp.reference, Karyotype::XY, seed(k + 1_000)),
+                MALE_ADMIXTURE,
+            )),
+            Constitution::MosaicLossOfY => Some((without_y(&haps), LOSS_OF_Y)),
+            Constitution::Karyotype(_) => None,
+        };
+        let sources: Vec<(&[Haplotype; 2], f64)> = match &other {
+            Some((o, share)) => vec![(&haps, 1.0 - share), (o, *share)],
+            None => vec![(&haps, 1.0)],
+        };
+        let mut rng = StdRng::seed_from_u64(opts.seed ^ (k * 31 + sp.si));
+        let short = sample_mixture(&sources, opts.short_reads, (150, 150), 0.005, &mut rng);
+        read_file = format!("reads/{sample}.short.fq");
+        write_fastq(&opts.out.join(&read_file), &sample, &short)?;
+        let sorted = opts.out.join(format!("reads/{sample}.sorted"));
+        aligned::write_sorted(&sorted, &sp.aligned, &sample, &short)?;
+        let long = sample_mixture(&sources, opts.long_reads, (5_000, 20_000), 0.01, &mut rng);
+        let long_file = opts.out.join(format!("reads/{sample}.long.fq"));
+        write_fastq(&long_file, &sample, &long)?;
+    }
+    let sex = if sex == Sex::Male { "male" } else { "female" };
+    let fasta = files.join(",");
+    let karyotype = constitution.as_str();
+    Ok(format!(
+        "{sample}\t{name}\t{sex}\t{split}\t{fasta}\t{read_file}\t{karyotype}\n"
+    ))
+}
+
+/// Reads from several genomes (cells or individuals), `round(n × share)` from each but the first,
+/// which gives the rest, in random order. One source draws exactly as [`sample_reads`].
+fn sample_mixture(
+    sources: &[(&[Haplotype; 2], f64)],
+    n: usize,
+    len_range: (usize, usize),
+    error: f64,
+    rng: &mut StdRng,
+) -> Vec<SampledRead> {
+    let others: Vec<usize> = sources[1..]
+        .iter()
+        .map(|(_, share)| (n as f64 * share).round() as usize)
+        .collect();
+    let first = n.saturating_sub(others.iter().sum());
+    let mut reads = sample_reads(sources[0].0, first, len_range, error, rng);
+    if others.is_empty() {
+        return reads;
+    }
+    for ((haps, _), m) in sources[1..].iter().zip(others) {
+        reads.extend(sample_reads(haps, m, len_range, error, rng));
+    }
+    reads.shuffle(rng);
+    reads
 }
 
 fn write_fastq(path: &Path, sample: &str, reads: &[SampledRead]) -> Result<()> {
@@ -553,6 +699,49 @@ mod tests {
         let mut same = orig.clone();
         substitute(&mut rng, &mut same, 0.0);
         assert_eq!(same, orig);
+    }
+
+    #[test]
+    fn mixtures_draw_their_shares() {
+        let spec = species_specs()[0].scaled(0.05);
+        let r = Reference::build(&spec, 4);
+        let female = individual_of(&r, Karyotype::XX, 1);
+        let male = individual_of(&r, Karyotype::XY, 2);
+        let reads = |sources: &[(&[Haplotype; 2], f64)]| {
+            sample_mixture(
+                sources,
+                10_000,
+                (50, 50),
+                0.0,
+                &mut StdRng::seed_from_u64(5),
+            )
+        };
+        // One source draws as sample_reads.
+        let alone = reads(&[(&female, 1.0)]);
+        let plain = sample_reads(
+            &female,
+            10_000,
+            (50, 50),
+            0.0,
+            &mut StdRng::seed_from_u64(5),
+        );
+        assert!(alone
+            .iter()
+            .zip(&plain)
+            .all(|(a, b)| a.seq == b.seq && a.chrom == b.chrom));
+        // 10% from the male: 1,000 reads (a 2.6% Y share at this scale: about 26 Y reads),
+        // shuffled in.
+        let mixed = reads(&[(&female, 0.9), (&male, 0.1)]);
+        assert_eq!(mixed.len(), 10_000);
+        let y = mixed.iter().filter(|r| r.chrom == "chrY").count();
+        assert!((8..60).contains(&y), "{y} Y reads of 1,000 male ones");
+        let first_y = mixed.iter().position(|r| r.chrom == "chrY").unwrap();
+        assert!(first_y < 9_000, "shuffled: {first_y}");
+        // Copies of a chromosome are read as the reference's: XXX's chrX_2 places on chrX.
+        let xxx = individual_of(&r, Karyotype::Xxx, 3);
+        assert_eq!(xxx[1].last().unwrap().0, "chrX_2");
+        let x = sample_reads(&xxx, 3_000, (50, 50), 0.0, &mut StdRng::seed_from_u64(6));
+        assert!(x.iter().all(|r| !r.chrom.ends_with("_2")));
     }
 
     #[test]

@@ -5,14 +5,22 @@ use anyhow::Result;
 
 use crate::cli::EvaluateArgs;
 use crate::config::EvaluateConfig;
-use crate::experiment::{evaluate, plot, reads_eval};
+use crate::experiment::{evaluate, karyotypes, plot, reads_eval};
 
 pub fn run(a: &EvaluateArgs) -> Result<()> {
     let config = crate::config::evaluate(a)?;
     let bundle = super::open_model(&a.pool.common)?;
     match config {
         EvaluateConfig::Reads(opts) => {
-            let rows = reads_eval::evaluate_reads(&bundle, &a.pool.samples, &opts)?;
+            let test = reads_eval::score_test_reads(&bundle, &a.pool.samples, &opts)?;
+            let rows = reads_eval::evaluate_reads(&bundle, &test, &opts)?;
+            if let Some(path) = &a.karyotypes {
+                let k = karyotypes::evaluate_karyotypes(&bundle, &test, &opts);
+                if let Some(p) = &a.karyotype_plot {
+                    karyotypes::plot_karyotypes(p, &k)?;
+                }
+                karyotypes::write_karyotypes(path, &k)?;
+            }
             if let Some(p) = &a.plot {
                 reads_eval::plot_reads(p, &rows)?;
             }

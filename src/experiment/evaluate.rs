@@ -191,9 +191,11 @@ fn resample_split(
     split: Split,
     opts: &PoolOptions,
 ) -> Result<BTreeMap<String, Vec<Resampled>>> {
+    // XX and XY only: the accuracy tables count sex calls (`evaluate --reads --karyotypes`
+    // measures the other constitutions).
     let rows: Vec<_> = read_sheet(sheet, true)?
         .into_iter()
-        .filter(|r| r.split == split)
+        .filter(|r| r.split == split && r.constitution.is_typical())
         .collect();
     let genomes = load_genomes(&rows)?;
     let scored = score_split(bundle, &genomes, split, opts)?;

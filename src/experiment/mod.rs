@@ -4,6 +4,7 @@
 pub mod evaluate;
 pub mod fit;
 pub mod ideal;
+pub mod karyotypes;
 pub mod metrics;
 pub mod plot;
 pub mod reads_eval;

@@ -32,12 +32,13 @@ use super::metrics::mean_sd;
 use crate::bundle::ModelBundle;
 use crate::call::calibration::Calibration;
 use crate::call::dosage;
+use crate::call::karyotype::Karyotype;
 use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::call::paper::SampleCall;
 use crate::call::Call;
 use crate::chunk::Chunker;
 use crate::cohort::sampler::Genome;
-use crate::cohort::sheet::{read_sheet, SampleRow, Sex, Split};
+use crate::cohort::sheet::{read_sheet, Constitution, SampleRow, Sex, Split};
 use crate::group::Grouper;
 use crate::input::{read_records, Source};
 use crate::output::Table;
@@ -75,16 +76,17 @@ pub const READS_HEADER: [&str; 10] = [
 ];
 
 /// Scored items (chunks or groups): reads in each and its score.
-type Scored = Vec<(u64, f32)>;
+pub type Scored = Vec<(u64, f32)>;
 
 /// A test genome's scored reads.
-struct ScoredReads {
-    sample: String,
-    sex: Sex,
+pub struct ScoredReads {
+    pub sample: String,
+    pub sex: Sex,
+    pub constitution: Constitution,
     /// Per chunk: reads in it and its Y logit.
-    chunks: Scored,
+    pub chunks: Scored,
     /// Per group: reads in it and P(female).
-    groups: Scored,
+    pub groups: Scored,
 }
 
 /// Scored chunks and groups of a reads file, and its mean read length.
@@ -125,7 +127,7 @@ fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, 
 }
 
 /// Indices of a random subset of `items` whose read counts add up to at most `n`.
-fn subset(items: &[(u64, f32)], n: u64, rng: &mut StdRng) -> Vec<usize> {
+pub fn subset(items: &[(u64, f32)], n: u64, rng: &mut StdRng) -> Vec<usize> {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.shuffle(rng);
     let mut used = 0;
@@ -141,34 +143,30 @@ fn subset(items: &[(u64, f32)], n: u64, rng: &mut StdRng) -> Vec<usize> {
     out
 }
 
-/// The test samples' scored reads by species, and the ideals' shares of each species' male genomes.
-type ScoredTest = (
-    BTreeMap<String, Vec<ScoredReads>>,
-    BTreeMap<String, Vec<IdealShares>>,
-);
+/// The test samples' scored reads by species (every constitution), and the ideals' shares of
+/// each species' XY test genomes.
+pub struct ScoredTest {
+    pub by_species: BTreeMap<String, Vec<ScoredReads>>,
+    shares: BTreeMap<String, Vec<IdealShares>>,
+}
 
-/// The accuracy-vs-reads table for the `test` genomes of `sheet`.
+/// The accuracy-vs-reads table for the XX and XY `test` genomes (see [`super::karyotypes`] for
+/// the others).
 pub fn evaluate_reads(
     bundle: &ModelBundle,
-    sheet: &Path,
+    test: &ScoredTest,
     opts: &ReadsEvalOptions,
 ) -> Result<Vec<ReadsRow>> {
-    if !bundle.engine.has_head() {
-        return Err(crate::error::ModelError::NoHead {
-            dir: bundle.dir.clone(),
-            command: "evaluate --reads".into(),
-        }
-        .into());
-    }
-    let (by_species, shares) = score_test_reads(bundle, sheet, opts)?;
     let mut out = Vec::new();
     // The paper rule's subsets come from one stream across species and N.
     let mut rng = StdRng::seed_from_u64(opts.seed);
-    for (species, set) in &by_species {
-        if let Some(g) = set.iter().find(|g| g.chunks.is_empty()) {
-            bail!("{}: its reads file gave no chunk", g.sample);
+    for (species, all) in &test.by_species {
+        let set: Vec<&ScoredReads> = all.iter().filter(|g| g.constitution.is_typical()).collect();
+        if set.is_empty() {
+            continue;
         }
-        let ideals = shares.get(species).map(|v| {
+        let set = set.as_slice();
+        let ideals = test.shares.get(species).map(|v| {
             let mean = |f: fn(&IdealShares) -> f64| mean_sd(&v.iter().map(f).collect::<Vec<_>>()).0;
             [
                 ("ideal", mean(|s| s.specific)),
@@ -208,11 +206,18 @@ pub fn evaluate_reads(
 }
 
 /// Scores every test sample's reads file (shuffled with a seed of its own) on the one pool.
-fn score_test_reads(
+pub fn score_test_reads(
     bundle: &ModelBundle,
     sheet: &Path,
     opts: &ReadsEvalOptions,
 ) -> Result<ScoredTest> {
+    if !bundle.engine.has_head() {
+        return Err(crate::error::ModelError::NoHead {
+            dir: bundle.dir.clone(),
+            command: "evaluate --reads".into(),
+        }
+        .into());
+    }
     let all = read_sheet(sheet, true)?;
     let rows: Vec<_> = all.iter().filter(|r| r.split == Split::Test).collect();
     if rows.iter().all(|r| r.reads.is_none()) {
@@ -231,7 +236,10 @@ fn score_test_reads(
         let t = std::time::Instant::now();
         let (chunks, groups, read_len) =
             pool.install(|| score_reads(bundle, path, opts.seed ^ ((i as u64 + 1) * 0x9e37_79b9)))?;
-        if row.sex == Sex::Male {
+        if chunks.is_empty() {
+            bail!("{}: its reads file gave no chunk", row.sample);
+        }
+        if row.constitution == Constitution::Karyotype(Karyotype::XY) {
             let g = Genome::load(row)?;
             males
                 .entry(row.species.clone())
@@ -263,6 +271,7 @@ fn score_test_reads(
             .push(ScoredReads {
                 sample: row.sample.clone(),
                 sex: row.sex,
+                constitution: row.constitution,
                 chunks,
                 groups,
             });
@@ -271,7 +280,7 @@ fn score_test_reads(
     for (species, males) in males {
         shares.insert(species.clone(), ideal_shares(&all, &species, &males)?);
     }
-    Ok((by_species, shares))
+    Ok(ScoredTest { by_species, shares })
 }
 
 /// The ideals' shares of each male's reads; `ideal-unique`'s k-mers are checked against every
@@ -301,7 +310,7 @@ fn ideal_shares(
 /// evidence the single-threshold rule (`lr-hits`) and with overdispersion the plain ratio without
 /// it (`lr-plain`): `repeats` subsets of `n` reads per genome.
 fn lr_tallies(
-    set: &[ScoredReads],
+    set: &[&ScoredReads],
     cal: Option<&Calibration>,
     n: u64,
     opts: &ReadsEvalOptions,
@@ -337,7 +346,7 @@ fn lr_tallies(
 
 /// The paper's rule on `repeats` subsets of `n` reads' groups per genome.
 fn paper_tally(
-    set: &[ScoredReads],
+    set: &[&ScoredReads],
     cal: &Calibration,
     n: u64,
     opts: &ReadsEvalOptions,
@@ -355,7 +364,7 @@ fn paper_tally(
 
 /// `calls[genome][repeat]`, genome after genome.
 fn resampled_calls(
-    set: &[ScoredReads],
+    set: &[&ScoredReads],
     repeats: usize,
     mut call: impl FnMut(&ScoredReads) -> Call,
 ) -> Vec<Vec<Call>> {
@@ -364,13 +373,13 @@ fn resampled_calls(
         .collect()
 }
 
-fn sexes(set: &[ScoredReads]) -> Vec<Sex> {
+fn sexes(set: &[&ScoredReads]) -> Vec<Sex> {
     set.iter().map(|g| g.sex).collect()
 }
 
 /// The ideal Y-read detector, in closed form: males called with probability 1 − (1 − y)^N,
 /// females always right.
-fn ideal(set: &[ScoredReads], y: f64, n: u64) -> Accuracy {
+fn ideal(set: &[&ScoredReads], y: f64, n: u64) -> Accuracy {
     let p_male = 1.0 - (1.0 - y).powf(n as f64);
     let n_male = set.iter().filter(|g| g.sex == Sex::Male).count();
     let n_female = set.len() - n_male;

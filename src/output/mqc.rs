@@ -66,7 +66,7 @@ const COLUMNS: [Column; 16] = [
     number("y_dosage", "Y dosage", "Y signal relative to a normal male (1 = XY, 0 = XX)", DOSAGE, Some((0.0, 1.5, "PuOr"))),
     number("y_dosage_lo", "Y dosage lo", "Lower bound of the 95% interval of the Y dosage", DOSAGE, None),
     number("y_dosage_hi", "Y dosage hi", "Upper bound of the 95% interval of the Y dosage", DOSAGE, None),
-    text("flag", "Flag", "y_partial: the Y dosage interval excludes both 0 and 1 (male contamination, mosaic loss of Y, a mixture); NA: none"),
+    text("flag", "Flag", "y_partial: the Y dosage interval lies between the female and the male dosage (male contamination, mosaic loss of Y, a mixture; not called); y_excess: above 1.5 (two Y, as XYY); NA: none"),
     text("expected_sex", "Reported sex", "Sex given by --expected-sex or the sample sheet"),
     text("sex_check", "Sex check", "ok, mismatch (inferred differs from reported) or no-call"),
 ];

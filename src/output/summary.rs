@@ -42,7 +42,7 @@ pub struct PredictSummary {
     pub no_call_reason: Option<&'static str>,
     /// Y signal relative to a normal male (0 = XX, 1 = XY) with its 95% interval (lr rule).
     pub y_dosage: Option<Dosage>,
-    /// What the dosage says beside the call (`y_partial`), when anything.
+    /// What the dosage says beside the call (`y_partial`, `y_excess`), when anything.
     pub flag: Option<&'static str>,
     /// The reported sex and whether the call agrees with it.
     #[serde(serialize_with = "sex_str")]
