@@ -394,6 +394,10 @@ pub struct TrainArgs {
     /// Weight of an auxiliary per-chunk loss "this chunk is from the Y" (0: the paper's model).
     #[arg(long, default_value_t = 0.0)]
     pub chunk_loss_weight: f32,
+    /// Weight of a second per-chunk loss "this chunk is from the X" (ours, issue 18: the X
+    /// dosage and the karyotype); 0: no X output.
+    #[arg(long, default_value_t = 0.0, value_name = "W")]
+    pub x_loss_weight: f32,
     /// Redraw male training groups until they hold a Y chunk (the paper does this for validation
     /// groups only).
     #[arg(long)]
@@ -414,7 +418,7 @@ pub struct TrainArgs {
 }
 
 /// The `train` flags a recipe sets itself.
-const RECIPE_SETS: [&str; 17] = [
+const RECIPE_SETS: [&str; 18] = [
     "chunks",
     "chunk_len",
     "lr",
@@ -429,6 +433,7 @@ const RECIPE_SETS: [&str; 17] = [
     "reads",
     "valid_groups",
     "chunk_loss_weight",
+    "x_loss_weight",
     "force_y",
     "y_boost",
     "read_errors",

@@ -371,6 +371,7 @@ pub fn train(a: &TrainArgs) -> Result<TrainOptions> {
         reads: a.reads,
         valid_groups: a.valid_groups,
         chunk_loss_weight: a.chunk_loss_weight,
+        x_loss_weight: a.x_loss_weight,
         force_y: a.force_y,
         y_boost: a.y_boost,
         read_errors: a.read_errors,

@@ -11,6 +11,7 @@ use std::thread;
 use anyhow::{Context, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
+use crate::call::dosage::{XCount, XEvidence};
 use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::call::paper::SampleCall;
 use crate::call::Call;
@@ -43,6 +44,8 @@ pub struct Outcome {
     pub groups: SampleCall,
     /// The likelihood-ratio rule, when the model has a calibrated Y detector.
     pub evidence: Option<EvidenceCall>,
+    /// X hits, when the model has a calibrated X detector.
+    pub x: Option<(XEvidence, XCount)>,
     pub needles: Needles,
     /// Chunks given a Y logit (complete groups and a final partial one).
     pub chunks_scored: u64,
@@ -101,6 +104,7 @@ pub fn run(
     pool: &rayon::ThreadPool,
     input: Input,
     detector: Option<YEvidence>,
+    x_detector: Option<XEvidence>,
     opts: &PipelineOptions,
     groups_table: &mut GroupsTable,
 ) -> Result<Outcome> {
@@ -112,6 +116,7 @@ pub fn run(
     let mut books = Books {
         groups: SampleCall::default(),
         evidence: detector.map(EvidenceCall::new),
+        x: x_detector.map(|d| (d, XCount::default())),
         needles: Needles::new(opts.needles_top),
         chunks_scored: 0,
         last_pos: (0, 0),
@@ -140,6 +145,7 @@ pub fn run(
 struct Books {
     groups: SampleCall,
     evidence: Option<EvidenceCall>,
+    x: Option<(XEvidence, XCount)>,
     needles: Needles,
     chunks_scored: u64,
     /// Records and bases up to the last piece scored.
@@ -147,13 +153,16 @@ struct Books {
 }
 
 impl Books {
-    /// Y logits of `chunks` (of group `group`, or of the partial one).
-    fn add_chunks(&mut self, group: Option<u64>, chunks: &[Chunk], logits: &[f32]) {
+    /// Y and X logits of `chunks` (of group `group`, or of the partial one).
+    fn add_chunks(&mut self, group: Option<u64>, chunks: &[Chunk], logits: &[f32], x: &[f32]) {
         if let Some(e) = self.evidence.as_mut() {
             for (j, (&l, chunk)) in logits.iter().zip(chunks).enumerate() {
                 e.add(l);
                 self.needles.offer(l, group, j, chunk);
             }
+        }
+        if let Some((ev, count)) = self.x.as_mut() {
+            x.iter().for_each(|&l| count.add(l, ev));
         }
         self.chunks_scored += logits.len() as u64;
     }
@@ -181,6 +190,7 @@ impl Books {
         Outcome {
             groups: self.groups,
             evidence: self.evidence,
+            x: self.x,
             needles: self.needles,
             chunks_scored: self.chunks_scored,
             stopped_early,
@@ -228,7 +238,12 @@ fn score_all(
                     unreachable!("only the last message is partial")
                 };
                 books.groups.add(score.p_female);
-                books.add_chunks(Some(group.seq_no), &group.chunks, &score.chunk_logits);
+                books.add_chunks(
+                    Some(group.seq_no),
+                    &group.chunks,
+                    &score.chunk_logits,
+                    &score.x_logits,
+                );
                 groups_table.row(group, score)?;
                 books.last_pos = (msg.records_through, msg.bp_through);
             }
@@ -242,7 +257,7 @@ fn score_all(
             let logits = scorer
                 .chunk_logits(chunks.iter().map(|c| c.seq.as_slice()))
                 .unwrap_or_default();
-            books.add_chunks(None, chunks, &logits);
+            books.add_chunks(None, chunks, &logits.y, &logits.x);
             books.last_pos = (msg.records_through, msg.bp_through);
         }
         if opts.stop_when_confident && books.confident(opts.min_confidence) {

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use crate::bundle::ModelBundle;
 use crate::chunk::reverse_complement;
 use crate::error::ModelError;
-use crate::model::GroupScore;
+use crate::model::{ChunkLogits, GroupScore};
 use crate::tokenize::TokenBatch;
 
 /// Groups per forward pass in `calibrate` and `evaluate` (`predict` takes `--batch-groups`).
@@ -66,12 +66,12 @@ impl<'a> Scorer<'a> {
         scores
     }
 
-    /// Per-chunk Y logits alone, for chunks that make no whole group (averaged over both strands
-    /// likewise); `None` without a chunk classifier.
+    /// Per-chunk Y (and X) logits alone, for chunks that make no whole group (averaged over both
+    /// strands likewise); `None` without a chunk classifier.
     pub fn chunk_logits<'s>(
         &mut self,
         seqs: impl IntoIterator<Item = &'s [u8]>,
-    ) -> Option<Vec<f32>> {
+    ) -> Option<ChunkLogits> {
         let tokens = self.tokenize(seqs);
         let t = Instant::now();
         let logits = chunk_logits(self.bundle, &tokens);
@@ -110,12 +110,10 @@ fn score_groups(bundle: &ModelBundle, tokens: &ChunkTokens) -> Result<Vec<GroupS
     Ok(scores)
 }
 
-fn chunk_logits(bundle: &ModelBundle, tokens: &ChunkTokens) -> Option<Vec<f32>> {
+fn chunk_logits(bundle: &ModelBundle, tokens: &ChunkTokens) -> Option<ChunkLogits> {
     let mut logits = bundle.engine.chunk_logits(&tokens.forward)?;
     if let Some(rev) = &tokens.reverse {
-        for (l, r) in logits.iter_mut().zip(bundle.engine.chunk_logits(rev)?) {
-            *l = 0.5 * (*l + r);
-        }
+        logits.average_with(&bundle.engine.chunk_logits(rev)?);
     }
     Some(logits)
 }
@@ -184,7 +182,7 @@ mod tests {
         let alone = Scorer::new(&b)
             .chunk_logits(fwd_seqs[..3].iter().map(Vec::as_slice))
             .unwrap();
-        for (i, l) in alone.iter().enumerate() {
+        for (i, l) in alone.y.iter().enumerate() {
             assert!(close(*l, both.chunk_logits[i]), "chunk {i} alone");
         }
     }

@@ -79,7 +79,11 @@ fn predict_prints_reference_probabilities() {
             "y_dosage_hi",
             "flag",
             "expected_sex",
-            "sex_check"
+            "sex_check",
+            "x_dosage",
+            "x_dosage_lo",
+            "x_dosage_hi",
+            "karyotype"
         ]
     );
     assert_eq!(calls[1][0], "groups");
@@ -221,7 +225,7 @@ fn summary_json_counts_chunks_groups_and_dropped() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     let s = &v["summary"];
     assert_eq!(s["n_records"], 50);
     assert_eq!(s["n_bp"], 50 * 3072);
@@ -241,7 +245,7 @@ fn empty_input_gives_no_call_row() {
             c[1],
             [
                 "s", "NA", "0", "0", "0", "NA", "NA", "no-call", "NA", "0", "NA", "paper", "NA",
-                "NA", "NA", "NA", "NA", "NA"
+                "NA", "NA", "NA", "NA", "NA", "NA", "NA", "NA", "NA"
             ]
         );
         assert_eq!(tsv(&groups).len(), 1, "header only");

@@ -442,7 +442,7 @@ fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
     let out = run(true).code(3);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     let checks: Vec<&str> = v["samples"]
         .as_array()
         .unwrap()
@@ -485,5 +485,7 @@ fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
         .arg(demo("demo-male.fq.gz"))
         .assert()
         .code(3)
-        .stdout(predicates::str::contains("\tfemale\tmismatch\n"));
+        .stdout(predicates::str::contains(
+            "\tfemale\tmismatch\tNA\tNA\tNA\tNA\n",
+        ));
 }

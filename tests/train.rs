@@ -84,7 +84,7 @@ fn check_karyotype_table(path: &Path, detectors: usize) {
     assert_eq!(
         lines[0],
         "species\tn_reads\tconstitution\texpected\tn_genomes\tright\tnot_called\twrong\t\
-         flagged\ty_dosage_mean"
+         flagged\ty_dosage_mean\tx_dosage_mean"
     );
     assert_eq!(lines.len(), 1 + detectors * 2 * 7, "{text}");
     for l in &lines[1..] {
@@ -98,6 +98,98 @@ fn check_karyotype_table(path: &Path, detectors: usize) {
         };
         assert_eq!((f[4], f[3]), (genomes, expected), "{l}");
     }
+}
+
+/// The X output end to end on a tiny model: trained (`--x-loss-weight`), scored on the
+/// validation genomes by `calibrate`, counted by `predict` under a given X detector, and
+/// reported as `x_dosage` (its accuracy is a matter for a trained model: BENCHMARKS.md).
+#[test]
+fn an_x_output_is_trained_and_its_hits_reach_the_x_dosage() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    simulate(&sim, "11");
+    let sheet = sim.join("samples.tsv");
+    let m = dir.path().join("m");
+    train_cmd(&sheet, &m, "9", "2")
+        .args(["--x-loss-weight", "1"])
+        .assert()
+        .success()
+        .stderr(predicates::str::is_match("chunk X ROC-AUC [01]\\.[0-9]{4}").unwrap());
+    let weights = std::fs::read(m.join("model.safetensors")).unwrap();
+    let has = |name: &str| weights.windows(name.len()).any(|w| w == name.as_bytes());
+    assert!(has("x_classifier.weight") && has("chunk_classifier.weight"));
+    genosift()
+        .args(["calibrate", "-q", "--k", "2", "--repeats", "4", "-m"])
+        .arg(&m)
+        .arg("--samples")
+        .arg(&sheet)
+        .assert()
+        .success();
+    // Whatever calibrate found after 3 steps, give each species a Y and an X detector that fire
+    // on every chunk's logit above a fixed threshold, so that the counts are what matters.
+    let json = m.join("genosift.json");
+    let mut settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let y = serde_json::json!({
+        "logit_threshold": -1.0e9, "p_hit_male": 0.9, "p_hit_female": 0.1,
+        "male_chunks": 1, "female_chunks": 1, "y_chunk_share": 0.0, "sensitivity": 0.0
+    });
+    let x = serde_json::json!({
+        "logit_threshold": -1.0e9, "p_hit_xx": 0.6, "p_hit_xy": 0.3,
+        "chunks_xx": 1, "chunks_xy": 1, "rho": 0.0
+    });
+    for cal in settings["calibration"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+    {
+        cal["evidence"] = y.clone();
+        cal["x_evidence"] = x.clone();
+    }
+    std::fs::write(&json, serde_json::to_string(&settings).unwrap()).unwrap();
+    // Every chunk is an X hit: rate 1, X dosage 1 + (1 − 0.3) / 0.3 = 3.3333.
+    let reads = sim.join("reads/human_F19.short.fq");
+    let out = genosift()
+        .args(["predict", "-q", "--species", "human", "-m"])
+        .arg(&m)
+        .arg(&reads)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let col = |name: &str| rows[1][rows[0].iter().position(|c| *c == name).unwrap()];
+    assert_eq!(col("x_dosage"), "3.3333", "{text}");
+    assert!(col("x_dosage_lo").parse::<f64>().unwrap() > 3.0, "{text}");
+    // Y: every chunk a hit too (dosage (1 − 0.1) / 0.8 = 1.125). Three X and one Y (XXXY) is no
+    // karyotype genosift names: NA.
+    assert_eq!(col("y_dosage"), "1.1250", "{text}");
+    assert_eq!(col("karyotype"), "NA", "{text}");
+    // Without the X detector, no X dosage.
+    for cal in settings["calibration"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+    {
+        cal.as_object_mut().unwrap().remove("x_evidence");
+    }
+    std::fs::write(&json, serde_json::to_string(&settings).unwrap()).unwrap();
+    let out = genosift()
+        .args(["predict", "-q", "--species", "human", "-m"])
+        .arg(&m)
+        .arg(&reads)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().ends_with("\tNA\tNA\tNA\tNA"),
+        "{text}"
+    );
 }
 
 #[test]

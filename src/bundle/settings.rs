@@ -124,6 +124,7 @@ mod tests {
                 thresholds: [(25, 0.72)].into_iter().collect(),
                 validation_accuracy: [(25, 0.985)].into_iter().collect(),
                 evidence: None,
+                x_evidence: None,
             },
         );
         let text = serde_json::to_string(&s).unwrap();

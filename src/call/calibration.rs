@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::dosage::XEvidence;
 use super::lr::YEvidence;
 
 /// The calibration of one species: for each K (groups seen), the threshold on the fraction of
@@ -24,6 +25,9 @@ pub struct Calibration {
     /// The per-chunk Y detector of the likelihood-ratio rule, for models with a chunk classifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<YEvidence>,
+    /// The per-chunk X detector (X dosage and karyotype), for models with an X classifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_evidence: Option<XEvidence>,
 }
 
 impl Calibration {
@@ -47,6 +51,7 @@ mod tests {
             thresholds: [(25, 0.7), (100, 0.6), (1000, 0.5)].into_iter().collect(),
             validation_accuracy: BTreeMap::new(),
             evidence: None,
+            x_evidence: None,
         };
         assert_eq!(c.threshold_for(10), None);
         assert_eq!(c.threshold_for(25), Some((25, 0.7)));

@@ -109,15 +109,72 @@ pub fn y_dosage(hits: u64, chunks: u64, ev: &YEvidence) -> Option<Dosage> {
         .as_ref()
         .filter(|o| o.is_valid())
         .map_or(0.0, |o| o.rho_male.max(o.rho_female));
+    Some(dosage(hits, chunks, rho, |rate| (rate - pf) / (pm - pf)))
+}
+
+/// A dosage from `hits` in `chunks`: `line` maps a hit rate to the dosage (increasing), applied to
+/// the rate and to its Wilson interval after the design effect `1 + (n − 1)·rho`; clamped at 0.
+fn dosage(hits: u64, chunks: u64, rho: f64, line: impl Fn(f64) -> f64) -> Dosage {
     let n = chunks as f64;
     let design = 1.0 + (n - 1.0) * rho;
     let (lo, hi) = wilson(hits as f64 / design, n / design);
-    let d = |rate: f64| ((rate - pf) / (pm - pf)).max(0.0);
-    Some(Dosage {
+    let d = |rate: f64| line(rate).max(0.0);
+    Dosage {
         estimate: d(hits as f64 / n),
         lo: d(lo),
         hi: d(hi),
-    })
+    }
+}
+
+/// The calibrated X detector of one species (`genosift.json`, for models with an X output): a
+/// chunk is an X hit when its X logit is above `logit_threshold`; its hit rates in XX (female)
+/// and XY (male) validation chunks, and how much the rate varies between individuals.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct XEvidence {
+    pub logit_threshold: f32,
+    /// P(hit) for a chunk of an XX sample.
+    pub p_hit_xx: f64,
+    /// P(hit) for a chunk of an XY sample.
+    pub p_hit_xy: f64,
+    /// Validation chunks the rates were measured on.
+    pub chunks_xx: u64,
+    pub chunks_xy: u64,
+    /// The intra-genome correlation ρ of the hit rate (the larger of the two sexes'), as the Y
+    /// detector's [`Overdispersion`](super::lr::Overdispersion); 0 when not measured.
+    pub rho: f64,
+}
+
+/// X hits in a sample's chunks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct XCount {
+    pub hits: u64,
+    pub chunks: u64,
+}
+
+impl XCount {
+    pub fn add(&mut self, logit: f32, ev: &XEvidence) {
+        self.hits += u64::from(logit > ev.logit_threshold);
+        self.chunks += 1;
+    }
+}
+
+/// Copies of X relative to the autosomes (2 = XX, 1 = XY) from `count` under `ev`: the line
+/// through the XY and XX hit rates, `1 + (rate − p_xy) / (p_xx − p_xy)` (the X share of a
+/// genome is nearly linear in its X copies: the X is a few percent of it); `None` without chunks
+/// or when the detector does not separate XX from XY.
+pub fn x_dosage(count: XCount, ev: &XEvidence) -> Option<Dosage> {
+    let (xx, xy) = (ev.p_hit_xx, ev.p_hit_xy);
+    if count.chunks == 0 || xx <= xy {
+        return None;
+    }
+    let rho = if ev.rho.is_finite() && (0.0..1.0).contains(&ev.rho) {
+        ev.rho
+    } else {
+        0.0
+    };
+    Some(dosage(count.hits, count.chunks, rho, |rate| {
+        1.0 + (rate - xy) / (xx - xy)
+    }))
 }
 
 /// The dosage above which a Y deficit is not flagged (see the module docs).
@@ -197,6 +254,63 @@ mod tests {
         assert!((d.lo - 0.306439).abs() < 1e-5, "{d:?}");
         assert!((d.hi - 0.765987).abs() < 1e-5, "{d:?}");
         assert_eq!(flag(&d), Some(Flag::YPartial));
+    }
+
+    #[test]
+    fn x_dosage_by_hand() {
+        // p_xx = 0.06, p_xy = 0.03, no spread; 450 hits in 10,000 chunks: rate 0.045, dosage
+        // 1 + 0.015/0.03 = 1.5. Wilson: z² = 3.841459; centre = (0.045 + 0.000192073) / 1.00038415
+        // = 0.0451747; half = 1.959964 · √(0.045·0.955/10,000 + 3.841459/(4·10⁸)) / 1.00038415
+        // = 1.959964 · 0.00207536 / 1.00038415 = 0.00406606; rate interval (0.0411087, 0.0492408)
+        // → dosage (1.370289, 1.641359).
+        let ev = XEvidence {
+            logit_threshold: 0.0,
+            p_hit_xx: 0.06,
+            p_hit_xy: 0.03,
+            chunks_xx: 0,
+            chunks_xy: 0,
+            rho: 0.0,
+        };
+        let d = x_dosage(
+            XCount {
+                hits: 450,
+                chunks: 10_000,
+            },
+            &ev,
+        )
+        .unwrap();
+        assert!((d.estimate - 1.5).abs() < 1e-9, "{d:?}");
+        assert!((d.lo - 1.370289).abs() < 1e-5, "{d:?}");
+        assert!((d.hi - 1.641359).abs() < 1e-5, "{d:?}");
+        let xx = x_dosage(
+            XCount {
+                hits: 600,
+                chunks: 10_000,
+            },
+            &ev,
+        )
+        .unwrap();
+        assert!((xx.estimate - 2.0).abs() < 1e-9);
+        assert_eq!(x_dosage(XCount { hits: 1, chunks: 0 }, &ev), None);
+        let flat = XEvidence {
+            p_hit_xx: 0.03,
+            ..ev.clone()
+        };
+        assert_eq!(
+            x_dosage(
+                XCount {
+                    hits: 300,
+                    chunks: 10_000
+                },
+                &flat
+            ),
+            None
+        );
+        let mut c = XCount::default();
+        for l in [0.5, -0.5, 2.0] {
+            c.add(l, &ev);
+        }
+        assert_eq!(c, XCount { hits: 2, chunks: 3 });
     }
 
     #[test]

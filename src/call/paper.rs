@@ -86,6 +86,7 @@ mod tests {
             thresholds: [(2, 0.5), (4, 0.7)].into_iter().collect(),
             validation_accuracy: accuracy.iter().copied().collect(),
             evidence: None,
+            x_evidence: None,
         }
     }
 

@@ -169,6 +169,8 @@ pub struct SampledChunk {
     /// Whether any piece came from the male-specific Y (Y sequence not shared with the X: the
     /// PARs, which females carry too, do not count).
     pub has_y: bool,
+    /// Whether any piece came from an X.
+    pub has_x: bool,
 }
 
 /// Cumulative weights of a genome's chromosomes, after reweighting.
@@ -285,6 +287,7 @@ fn sample_chunk(
             let seq = substring(&c.seq, len, rng);
             SampledChunk {
                 has_y: c.kind == Kind::Y && genome.y_specific(&seq),
+                has_x: c.kind == Kind::X,
                 seq,
                 kind: c.kind,
             }
@@ -292,7 +295,7 @@ fn sample_chunk(
         Some(read_len) => {
             let mut seq = Vec::with_capacity(len);
             let mut first = None;
-            let mut has_y = false;
+            let (mut has_y, mut has_x) = (false, false);
             // The forced piece goes to a random one of the chunk's read slots, so that a model
             // cannot learn where in a chunk to look.
             let slots = ((len + SEPARATOR_LEN) / (read_len + SEPARATOR_LEN)).max(1);
@@ -310,6 +313,7 @@ fn sample_chunk(
                 first.get_or_insert(c.kind);
                 let mut r = substring(&c.seq, read_len, rng);
                 has_y |= c.kind == Kind::Y && genome.y_specific(&r);
+                has_x |= c.kind == Kind::X;
                 if rng.random_bool(0.5) {
                     r = crate::chunk::reverse_complement(&r);
                 }
@@ -324,6 +328,7 @@ fn sample_chunk(
                 seq,
                 kind: first.unwrap_or(Kind::Autosome),
                 has_y,
+                has_x,
             }
         }
     }

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use crate::bundle::ModelBundle;
 use crate::call::calibration::Calibration;
 use crate::call::dosage;
+use crate::call::karyotype::{self, Karyotype};
 use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::check::SexCheck;
 use crate::cli::{CallRule, PredictArgs};
@@ -76,6 +77,10 @@ fn predict_one(
     let (species, calibration) = resolve_calibration(bundle, job.species.as_deref())
         .map_err(|e| e.context(format!("sample {}", job.sample)))?;
     let detector = resolve_rule(config, calibration, bundle)?;
+    // The X detector, for models with an X output (the karyotype also needs the Y dosage).
+    let x_detector = calibration
+        .and_then(|c| c.x_evidence.clone())
+        .filter(|_| bundle.engine.has_x_classifier());
     let input = Input::open_all(&job.inputs, &config.reading)?;
     let mut groups = GroupsTable::create(config.outputs.groups.as_deref())?;
     let mut scorer = Scorer::new(bundle);
@@ -84,6 +89,7 @@ fn predict_one(
         pool,
         input,
         detector,
+        x_detector,
         &config.pipeline,
         &mut groups,
     )?;
@@ -189,6 +195,13 @@ fn summarize(
         .evidence
         .as_ref()
         .map(|e| dosage::verdict(e, min_confidence));
+    let x_dosage =
+        o.x.as_ref()
+            .and_then(|(ev, count)| dosage::x_dosage(*count, ev));
+    let karyotype = lr
+        .as_ref()
+        .and_then(|v| karyotype::of_verdict(v, x_dosage.as_ref()))
+        .map(Karyotype::as_str);
     let (rule, call, no_call_reason) = match &lr {
         Some(v) => ("lr", v.call, v.no_call_reason),
         None => ("paper", paper.call, paper.no_call_reason),
@@ -214,6 +227,8 @@ fn summarize(
         no_call_reason,
         y_dosage: lr.and_then(|v| v.dosage),
         flag: lr.and_then(|v| v.flag).map(dosage::Flag::as_str),
+        x_dosage,
+        karyotype,
         expected_sex: job.expected_sex,
         sex_check: job.expected_sex.map(|e| SexCheck::of(call, e)),
         stopped_early: o.stopped_early,

@@ -23,6 +23,7 @@ use rand::{Rng, SeedableRng};
 use super::metrics::{mean_sd, median, quantile};
 use crate::bundle::ModelBundle;
 use crate::call::calibration::Calibration;
+use crate::call::dosage::XEvidence;
 use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::call::Call;
 use crate::cohort::sampler::{
@@ -55,6 +56,8 @@ pub struct PoolGroup {
     /// Per-chunk Y logits (empty without a chunk classifier) and whether each chunk holds Y.
     pub chunk_logits: Vec<f32>,
     pub chunk_y: Vec<bool>,
+    /// Per-chunk X logits (empty without an X classifier).
+    pub x_logits: Vec<f32>,
 }
 
 /// `pool` groups of `genome`, scored.
@@ -95,6 +98,7 @@ fn score_pool(
                     p_female: s.p_female,
                     chunk_logits: s.chunk_logits,
                     chunk_y: g.iter().map(|c| c.has_y).collect(),
+                    x_logits: s.x_logits,
                 })
                 .collect::<Vec<_>>()
         })
@@ -288,6 +292,18 @@ pub fn calibrate(
                 .collect();
             tracing::info!("{species}: graded Y evidence, {}", bins.join("; "));
         }
+        let x_evidence = fit_x_evidence(&set);
+        if let Some(x) = &x_evidence {
+            tracing::info!(
+                "{species}: X detector: logit > {:.3}; hit rate {:.5} in XX chunks, {:.5} in XY chunks; ρ {:.3e}",
+                x.logit_threshold,
+                x.p_hit_xx,
+                x.p_hit_xy,
+                x.rho
+            );
+        } else if bundle.engine.has_x_classifier() {
+            tracing::warn!("{species}: the chunk X logits do not separate XX from XY: no X dosage");
+        }
         result.insert(
             species,
             Calibration {
@@ -295,6 +311,7 @@ pub fn calibrate(
                 thresholds,
                 validation_accuracy,
                 evidence,
+                x_evidence,
             },
         );
     }
@@ -359,6 +376,22 @@ fn fit_evidence(set: &[Resampled]) -> Option<YEvidence> {
         &female_genomes,
     ));
     Some(e)
+}
+
+/// The X detector from one species' validation pools (XX female vs XY male genomes).
+fn fit_x_evidence(set: &[Resampled]) -> Option<XEvidence> {
+    let of_sex = |sex: Sex| -> Vec<Vec<f32>> {
+        set.iter()
+            .filter(|g| g.sex == sex)
+            .map(|g| {
+                g.pool
+                    .iter()
+                    .flat_map(|p| p.x_logits.iter().copied())
+                    .collect()
+            })
+            .collect()
+    };
+    super::fit::fit_x_detector(&of_sex(Sex::Female), &of_sex(Sex::Male))
 }
 
 /// Likelihood-ratio calls for `repeats` resamples of K groups (with replacement) from `pool`.
@@ -709,6 +742,7 @@ mod tests {
             p_female: p,
             chunk_logits: vec![],
             chunk_y: vec![],
+            x_logits: vec![],
         };
         let pool = [g(0.9f32), g(0.1)];
         let mut a = StdRng::seed_from_u64(1);

@@ -2,6 +2,7 @@
 //! hit threshold and the graded bins that [`crate::call::lr`] reads (its module text says how the
 //! bins are chosen and why).
 
+use crate::call::dosage::XEvidence;
 use crate::call::lr::{kl, rate, LogitBin, Overdispersion, YEvidence};
 
 /// Each bin of graded evidence holds at least this many female validation chunks.
@@ -51,6 +52,42 @@ pub fn overdispersion(threshold: f32, male: &[Vec<f32>], female: &[Vec<f32>]) ->
         genomes_male: male.iter().filter(|g| !g.is_empty()).count() as u64,
         genomes_female: female.iter().filter(|g| !g.is_empty()).count() as u64,
     }
+}
+
+/// Chooses the X detector's hit threshold on validation chunk X logits, per genome, of XX (`xx`)
+/// and XY (`xy`) genomes: among the pooled logits' percentiles, the one whose rates tell one X
+/// copy from two best per chunk (the largest `(r_xx − r_xy)² / (r̄·(1 − r̄))`, `r̄` their mean),
+/// and measures the rates and the spread between genomes (the larger sex's ρ). `None` when no
+/// threshold gives XX chunks more hits than XY chunks.
+pub fn fit_x_detector(xx: &[Vec<f32>], xy: &[Vec<f32>]) -> Option<XEvidence> {
+    let pooled = |g: &[Vec<f32>]| -> Vec<f32> { g.iter().flatten().copied().collect() };
+    let (f, m) = (pooled(xx), pooled(xy));
+    if f.is_empty() || m.is_empty() {
+        return None;
+    }
+    let mut all: Vec<f32> = f.iter().chain(&m).copied().collect();
+    all.sort_by(f32::total_cmp);
+    let hit_rate =
+        |v: &[f32], t: f32| rate(v.iter().filter(|&&l| l > t).count() as u64, v.len() as u64);
+    let separation = |t: f32| {
+        let (rf, rm) = (hit_rate(&f, t), hit_rate(&m, t));
+        let mean = 0.5 * (rf + rm);
+        (rf > rm).then(|| (rf - rm).powi(2) / (mean * (1.0 - mean)))
+    };
+    let t = (1..100)
+        .map(|p| all[(all.len() - 1) * p / 100])
+        .filter_map(|t| separation(t).map(|s| (t, s)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?
+        .0;
+    let o = overdispersion(t, xy, xx);
+    Some(XEvidence {
+        logit_threshold: t,
+        p_hit_xx: hit_rate(&f, t),
+        p_hit_xy: hit_rate(&m, t),
+        chunks_xx: f.len() as u64,
+        chunks_xy: m.len() as u64,
+        rho: o.rho_male.max(o.rho_female),
+    })
 }
 
 /// Chooses the hit threshold on validation chunk logits and measures the rates.
@@ -190,6 +227,29 @@ fn graded_bins(m: &[f32], f: &[f32], t: f32) -> Vec<LogitBin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn x_detector_by_hand() {
+        // XX genomes: 600 of 10,000 chunks at logit 2 (X reads), the rest at −2 or −1; XY
+        // genomes: 300. The threshold falls between −1 and 2: rates (600.5, 300.5) / 10,001.
+        let genome = |x: usize| {
+            let mut g: Vec<f32> = (0..10_000)
+                .map(|i| if i % 2 == 0 { -2.0 } else { -1.0 })
+                .collect();
+            g[..x].iter_mut().for_each(|l| *l = 2.0);
+            g
+        };
+        let xx = [genome(600), genome(600)];
+        let xy = [genome(300), genome(300)];
+        let e = fit_x_detector(&xx, &xy).unwrap();
+        assert!((-1.0..2.0).contains(&e.logit_threshold), "{e:?}");
+        assert!((e.p_hit_xx - 1_200.5 / 20_001.0).abs() < 1e-12, "{e:?}");
+        assert!((e.p_hit_xy - 600.5 / 20_001.0).abs() < 1e-12, "{e:?}");
+        assert_eq!((e.chunks_xx, e.chunks_xy), (20_000, 20_000));
+        // Same rates in both: no detector.
+        assert_eq!(fit_x_detector(&xy, &xy), None);
+        assert_eq!(fit_x_detector(&[], &xy), None);
+    }
 
     #[test]
     fn overdispersion_by_moments_with_a_floor() {

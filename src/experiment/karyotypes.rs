@@ -17,7 +17,7 @@ use rand::SeedableRng;
 
 use super::reads_eval::{subset, ReadsEvalOptions, ScoredReads, ScoredTest};
 use crate::bundle::ModelBundle;
-use crate::call::dosage::{self, Flag, Verdict};
+use crate::call::dosage::{self, Flag, Verdict, XCount, XEvidence};
 use crate::call::karyotype::{self, Karyotype};
 use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::call::Call;
@@ -38,9 +38,11 @@ pub struct KaryotypeRow {
     pub flagged: f64,
     /// Mean Y dosage estimate (NA without one).
     pub y_dosage: Option<f64>,
+    /// Mean X dosage estimate (NA without an X output).
+    pub x_dosage: Option<f64>,
 }
 
-pub const KARYOTYPE_HEADER: [&str; 10] = [
+pub const KARYOTYPE_HEADER: [&str; 11] = [
     "species",
     "n_reads",
     "constitution",
@@ -51,6 +53,7 @@ pub const KARYOTYPE_HEADER: [&str; 10] = [
     "wrong",
     "flagged",
     "y_dosage_mean",
+    "x_dosage_mean",
 ];
 
 /// What a sample of `constitution` should get.
@@ -91,12 +94,9 @@ pub fn evaluate_karyotypes(
 ) -> Vec<KaryotypeRow> {
     let mut out = Vec::new();
     for (species, all) in &test.by_species {
-        let Some(ev) = bundle
-            .settings
-            .calibration
-            .get(species)
-            .and_then(|c| c.evidence.as_ref())
-        else {
+        let cal = bundle.settings.calibration.get(species);
+        let x_ev = cal.and_then(|c| c.x_evidence.as_ref());
+        let Some(ev) = cal.and_then(|c| c.evidence.as_ref()) else {
             tracing::warn!("{species}: no calibrated Y detector: no karyotype rows");
             continue;
         };
@@ -107,7 +107,16 @@ pub fn evaluate_karyotypes(
         for &n in &opts.n_reads {
             for (&constitution, set) in &by_class {
                 let mut rng = StdRng::seed_from_u64(opts.seed ^ n ^ 0x6b61_7279);
-                out.push(class_row(species, n, constitution, set, ev, opts, &mut rng));
+                let detectors = (ev, x_ev);
+                out.push(class_row(
+                    species,
+                    n,
+                    constitution,
+                    set,
+                    detectors,
+                    opts,
+                    &mut rng,
+                ));
             }
         }
     }
@@ -119,23 +128,30 @@ fn class_row(
     n: u64,
     constitution: Constitution,
     set: &[&ScoredReads],
-    ev: &YEvidence,
+    (ev, x_ev): (&YEvidence, Option<&XEvidence>),
     opts: &ReadsEvalOptions,
     rng: &mut StdRng,
 ) -> KaryotypeRow {
     let mut counts = [0usize; 3];
-    let (mut flagged, mut dosages) = (0usize, Vec::new());
+    let (mut flagged, mut dosages, mut x_dosages) = (0usize, Vec::new(), Vec::new());
     for g in set {
+        let x_ev = x_ev.filter(|_| g.x_logits.len() == g.chunks.len());
         for _ in 0..opts.repeats {
             let mut e = EvidenceCall::new(ev.clone());
+            let mut x = XCount::default();
             for i in subset(&g.chunks, n, rng) {
                 e.add(g.chunks[i].1);
+                if let Some(x_ev) = x_ev {
+                    x.add(g.x_logits[i], x_ev);
+                }
             }
             let v = dosage::verdict(&e, opts.min_confidence);
-            let k = karyotype::of_verdict(&v, None);
+            let xd = x_ev.and_then(|x_ev| dosage::x_dosage(x, x_ev));
+            let k = karyotype::of_verdict(&v, xd.as_ref());
             counts[outcome(constitution, &v, k) as usize] += 1;
             flagged += usize::from(v.flag.is_some());
             dosages.extend(v.dosage.map(|d| d.estimate));
+            x_dosages.extend(xd.map(|d| d.estimate));
         }
     }
     let all = (set.len() * opts.repeats).max(1) as f64;
@@ -148,8 +164,13 @@ fn class_row(
         not_called: counts[Outcome::NotCalled as usize] as f64 / all,
         wrong: counts[Outcome::Wrong as usize] as f64 / all,
         flagged: flagged as f64 / all,
-        y_dosage: (!dosages.is_empty()).then(|| dosages.iter().sum::<f64>() / dosages.len() as f64),
+        y_dosage: mean(&dosages),
+        x_dosage: mean(&x_dosages),
     }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
 pub fn write_karyotypes(path: &Path, rows: &[KaryotypeRow]) -> Result<()> {
@@ -166,6 +187,7 @@ pub fn write_karyotypes(path: &Path, rows: &[KaryotypeRow]) -> Result<()> {
             format!("{:.4}", r.wrong),
             format!("{:.4}", r.flagged),
             super::evaluate::fmt_share(r.y_dosage),
+            super::evaluate::fmt_share(r.x_dosage),
         ])?;
     }
     t.finish()?;

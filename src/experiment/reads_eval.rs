@@ -85,12 +85,23 @@ pub struct ScoredReads {
     pub constitution: Constitution,
     /// Per chunk: reads in it and its Y logit.
     pub chunks: Scored,
+    /// Per chunk, the same order: its X logit (empty without an X classifier).
+    pub x_logits: Vec<f32>,
     /// Per group: reads in it and P(female).
     pub groups: Scored,
 }
 
+/// A reads file's scored chunks (reads and Y logit; X logits beside) and groups.
+struct ReadScores {
+    chunks: Scored,
+    x_logits: Vec<f32>,
+    groups: Scored,
+    /// Mean read length.
+    read_len: usize,
+}
+
 /// Scored chunks and groups of a reads file, and its mean read length.
-fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, Scored, usize)> {
+fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<ReadScores> {
     let mut records = read_records(&Source::Path(path.to_path_buf()))?;
     let bases: usize = records.iter().map(|r| r.seq.len()).sum();
     let mean_len = bases / records.len().max(1);
@@ -111,6 +122,7 @@ fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, 
         groups.extend(grouper.push(c));
     }
     let mut chunks = Vec::new();
+    let mut x_logits = Vec::new();
     let mut scored_groups = Vec::new();
     let mut scorer = Scorer::new(bundle);
     for batch in groups.chunks(EXPERIMENT_BATCH_GROUPS) {
@@ -121,9 +133,15 @@ fn score_reads(bundle: &ModelBundle, path: &Path, seed: u64) -> Result<(Scored, 
             let reads: Vec<u64> = g.chunks.iter().map(|c| c.n_records as u64).collect();
             scored_groups.push((reads.iter().sum(), s.p_female));
             chunks.extend(reads.into_iter().zip(s.chunk_logits));
+            x_logits.extend(s.x_logits);
         }
     }
-    Ok((chunks, scored_groups, mean_len))
+    Ok(ReadScores {
+        chunks,
+        x_logits,
+        groups: scored_groups,
+        read_len: mean_len,
+    })
 }
 
 /// Indices of a random subset of `items` whose read counts add up to at most `n`.
@@ -234,7 +252,12 @@ pub fn score_test_reads(
             continue;
         };
         let t = std::time::Instant::now();
-        let (chunks, groups, read_len) =
+        let ReadScores {
+            chunks,
+            x_logits,
+            groups,
+            read_len,
+        } =
             pool.install(|| score_reads(bundle, path, opts.seed ^ ((i as u64 + 1) * 0x9e37_79b9)))?;
         if chunks.is_empty() {
             bail!("{}: its reads file gave no chunk", row.sample);
@@ -273,6 +296,7 @@ pub fn score_test_reads(
                 sex: row.sex,
                 constitution: row.constitution,
                 chunks,
+                x_logits,
                 groups,
             });
     }

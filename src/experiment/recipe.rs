@@ -206,6 +206,7 @@ fn stage_options(
         reads: Some(READ_LEN),
         valid_groups: scaled(stage.valid_per_genome, opts.scale) * valid_genomes,
         chunk_loss_weight: CHUNK_LOSS_WEIGHT,
+        x_loss_weight: 0.0,
         force_y: false,
         y_boost: Y_BOOST,
         read_errors: stage.read_errors,
@@ -231,9 +232,14 @@ pub fn train_command(o: &TrainOptions) -> String {
         None => format!("--config {}", o.config),
     };
     let reads = o.reads.map_or(String::new(), |r| format!(" --reads {r}"));
+    let x = if o.x_loss_weight > 0.0 {
+        format!(" --x-loss-weight {}", o.x_loss_weight)
+    } else {
+        String::new()
+    };
     format!(
         "genosift train --samples {} --out {} {start} --chunks {} --chunk-len {}{reads} \
-         --read-errors {} --chunk-loss-weight {} --y-boost {} --lr {:e} --warmup {} --batch {} \
+         --read-errors {} --chunk-loss-weight {}{x} --y-boost {} --lr {:e} --warmup {} --batch {} \
          --grad-accum {} --steps {} --eval-every {} --patience {} --valid-groups {} --seed {}",
         quoted(&o.samples),
         quoted(&o.out),

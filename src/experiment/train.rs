@@ -27,7 +27,7 @@ use crate::cohort::sampler::{
 use crate::cohort::sheet::{read_sheet, Sex, Split};
 use crate::model::config::BertConfig;
 use crate::model::device::{run_autodiff, AutodiffTask, DeviceKind};
-use crate::model::train::{MicroBatch, TrainState, ValidScores};
+use crate::model::train::{ChunkLossWeights, MicroBatch, TrainState, ValidScores};
 use crate::model::weights::{write_safetensors, RawTensor, WeightFile};
 use crate::model::{init, load};
 use crate::tokenize::{GenaTokenizer, TokenBatch, GENA_TOKENIZER_JSON};
@@ -56,6 +56,8 @@ pub struct TrainOptions {
     pub valid_groups: usize,
     /// Weight of the per-chunk Y loss (0: the paper's model, group labels only).
     pub chunk_loss_weight: f32,
+    /// Weight of the per-chunk X loss (0: no X output).
+    pub x_loss_weight: f32,
     /// Redraw male training groups until they hold a Y chunk (the paper forces this for
     /// validation only; off by default).
     pub force_y: bool,
@@ -108,13 +110,19 @@ struct Example {
     label: f32,
     /// Per chunk: 1 if it holds sequence from the Y.
     chunk_y: Vec<f32>,
+    /// Per chunk: 1 if it holds sequence from an X.
+    chunk_x: Vec<f32>,
 }
 
 fn example(chunks: Vec<crate::cohort::sampler::SampledChunk>, genome: &Genome) -> Example {
     Example {
         chunk_y: chunks
             .iter()
-            .map(|c| if c.has_y { 1.0 } else { 0.0 })
+            .map(|c| f32::from(u8::from(c.has_y)))
+            .collect(),
+        chunk_x: chunks
+            .iter()
+            .map(|c| f32::from(u8::from(c.has_x)))
             .collect(),
         seqs: chunks.into_iter().map(|c| c.seq).collect(),
         label: genome.sex.label(),
@@ -167,6 +175,7 @@ fn micro_batches(
             batch: tokenize(tok, ex),
             labels: ex.iter().map(|e| e.label).collect(),
             chunk_labels: ex.iter().flat_map(|e| e.chunk_y.iter().copied()).collect(),
+            x_labels: ex.iter().flat_map(|e| e.chunk_x.iter().copied()).collect(),
             scale: ex.len() as f32 / groups.len() as f32,
             dropout_seed: opts
                 .seed
@@ -232,7 +241,11 @@ impl AutodiffTask for Job<'_> {
                 .map(|_| draw_training_group(&self.train, &cums, opts, &mut rng))
                 .collect();
             let parts = micro_batches(&self.tokenizer, &groups, micro, opts, step);
-            let losses = state.accumulate(&parts, opts.chunk_loss_weight, opts.chunks);
+            let weights = ChunkLossWeights {
+                y: opts.chunk_loss_weight,
+                x: opts.x_loss_weight,
+            };
+            let losses = state.accumulate(&parts, weights, opts.chunks);
             for (loss, mb) in losses.iter().zip(&parts) {
                 loss_sum += *loss as f64 * mb.labels.len() as f64;
                 loss_n += mb.labels.len();
@@ -251,9 +264,9 @@ impl AutodiffTask for Job<'_> {
                 report.history.push((step, loss, auc));
                 report.examples_per_second = eps;
                 // Best = highest group ROC-AUC (the paper's criterion); with a chunk classifier,
-                // the highest sum of the group and chunk-level Y ROC-AUCs, since the
-                // likelihood-ratio rule rests on the chunk logits.
-                let score = auc + chunk_auc.unwrap_or(0.0);
+                // the highest sum of the group and chunk-level Y (and X) ROC-AUCs, since the
+                // likelihood-ratio rule and the dosages rest on the chunk logits.
+                let score = auc + chunk_auc.iter().sum::<f64>();
                 let improved = score > best_score;
                 if improved {
                     best_score = score;
@@ -284,15 +297,16 @@ impl AutodiffTask for Job<'_> {
     }
 }
 
-/// Validation: group ROC-AUC, chunk-level Y ROC-AUC (with a chunk classifier) and a log fragment
-/// with the latter and the share of active head ReLU units. Micro-batches are scored side by side.
+/// Validation: group ROC-AUC, the chunk-level Y and X ROC-AUCs (with those classifiers) and a log
+/// fragment with the latter and the share of active head ReLU units. Micro-batches are scored
+/// side by side.
 fn validate<B: burn::tensor::backend::AutodiffBackend>(
     state: &TrainState<B>,
     tok: &GenaTokenizer,
     examples: &[Example],
     n_chunks: usize,
     micro: usize,
-) -> (f64, Option<f64>, String) {
+) -> (f64, Vec<f64>, String) {
     let validator = state.validator();
     let parts: Vec<ValidScores> = examples
         .par_chunks(micro.max(1))
@@ -304,26 +318,28 @@ fn validate<B: burn::tensor::backend::AutodiffBackend>(
         .collect();
     let group_labels: Vec<bool> = examples.iter().map(|e| e.label > 0.5).collect();
     let auc = roc_auc(&probs, &group_labels).unwrap_or(0.5);
-    let logits: Vec<f32> = parts
-        .iter()
-        .filter_map(|p| p.chunk_logits.as_ref())
-        .flatten()
-        .copied()
-        .collect();
-    let chunk_labels: Vec<bool> = examples
-        .iter()
-        .flat_map(|e| e.chunk_y.iter().map(|&y| y > 0.5))
-        .collect();
-    let chunk_auc = (logits.len() == chunk_labels.len())
-        .then(|| roc_auc(&logits, &chunk_labels))
-        .flatten();
+    let chunk_auc = |scores: &dyn Fn(&ValidScores) -> Option<&Vec<f32>>,
+                     label: fn(&Example) -> &[f32]| {
+        let logits: Vec<f32> = parts.iter().filter_map(scores).flatten().copied().collect();
+        let labels: Vec<bool> = examples
+            .iter()
+            .flat_map(|e| label(e).iter().map(|&y| y > 0.5))
+            .collect();
+        (logits.len() == labels.len())
+            .then(|| roc_auc(&logits, &labels))
+            .flatten()
+    };
+    let y_auc = chunk_auc(&|p| p.chunk_logits.as_ref(), |e| &e.chunk_y);
+    let x_auc = chunk_auc(&|p| p.x_logits.as_ref(), |e| &e.chunk_x);
     let active = parts.iter().map(|p| p.active).sum::<f32>() / parts.len().max(1) as f32;
+    let fmt = |a: Option<f64>| a.map_or("NA".to_string(), |a| format!("{a:.4}"));
     let text = format!(
-        "chunk Y ROC-AUC {}, active head units {:.1}%",
-        chunk_auc.map_or("NA".to_string(), |a| format!("{a:.4}")),
+        "chunk Y ROC-AUC {}, chunk X ROC-AUC {}, active head units {:.1}%",
+        fmt(y_auc),
+        fmt(x_auc),
         100.0 * active
     );
-    (auc, chunk_auc, text)
+    (auc, y_auc.into_iter().chain(x_auc).collect(), text)
 }
 
 /// Writes a complete model directory atomically: built beside `out`, then swapped in.
@@ -460,6 +476,9 @@ fn initial_model(opts: &TrainOptions) -> Result<(BertConfig, WeightFile, GenaTok
         for k in ["chunk_classifier.weight", "chunk_classifier.bias"] {
             tensors.insert(k.to_string(), fresh[k].clone());
         }
+    }
+    if opts.x_loss_weight > 0.0 && !tensors.contains_key("x_classifier.weight") {
+        tensors.extend(init::x_head(&config, opts.seed));
     }
     let tokenizer = GenaTokenizer::from_bytes(
         &tokenizer_json,

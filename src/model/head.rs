@@ -32,6 +32,9 @@ pub struct ChunkHead<B: Backend> {
     /// Ours, not the paper's: a per-chunk logit "this chunk holds Y sequence", trained with the
     /// sampler's chromosome labels (`train --chunk-loss-weight`); absent in the paper's checkpoints.
     pub chunk_classifier: Option<Linear<B>>,
+    /// Ours (issue 18): a per-chunk logit "this chunk holds X sequence", trained likewise
+    /// (`train --x-loss-weight`); it gives the X dosage and the karyotype.
+    pub x_classifier: Option<Linear<B>>,
     pub dropout: Dropout,
 }
 
@@ -44,6 +47,8 @@ pub struct HeadOutput<B: Backend> {
     pub scores: Tensor<B, 3>,
     /// `[groups, N]` per-chunk Y logits, when the head has a chunk classifier.
     pub chunk_logits: Option<Tensor<B, 2>>,
+    /// `[groups, N]` per-chunk X logits, when the head has an X classifier.
+    pub x_logits: Option<Tensor<B, 2>>,
 }
 
 impl<B: Backend> ChunkHead<B> {
@@ -59,10 +64,9 @@ impl<B: Backend> ChunkHead<B> {
         mut dropout: Option<&mut StdRng>,
     ) -> HeadOutput<B> {
         let [g, n, h] = cls.dims();
-        let chunk_logits = self
-            .chunk_classifier
-            .as_ref()
-            .map(|l| l.forward(cls.clone()).reshape([g, n]));
+        let per_chunk = |l: &Linear<B>| l.forward(cls.clone()).reshape([g, n]);
+        let chunk_logits = self.chunk_classifier.as_ref().map(per_chunk);
+        let x_logits = self.x_classifier.as_ref().map(per_chunk);
         let c = relu(self.chunk_embedding_proj.forward(cls));
         let c = self.ln_kv.forward(c);
         let qv = self.ln_q.forward(self.query_vectors.val());
@@ -85,6 +89,7 @@ impl<B: Backend> ChunkHead<B> {
             logits,
             scores,
             chunk_logits,
+            x_logits,
         }
     }
 }

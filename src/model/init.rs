@@ -111,3 +111,11 @@ pub fn head(cfg: &BertConfig, seed: u64, chunk_classifier: bool) -> BTreeMap<Str
     }
     i.out
 }
+
+/// A fresh per-chunk X classifier (`x_classifier.*`), from a seed stream of its own so that adding
+/// it changes no other initial weight.
+pub fn x_head(cfg: &BertConfig, seed: u64) -> BTreeMap<String, RawTensor> {
+    let mut i = new_init(seed ^ 0x0c40_0c40);
+    i.linear("x_classifier", cfg.hidden_size, 1);
+    i.out
+}

@@ -119,7 +119,7 @@ pub fn has_head(file: &WeightFile) -> bool {
 }
 
 /// The paper head's parameter names.
-const HEAD_KEYS: [&str; 12] = [
+const HEAD_KEYS: [&str; 13] = [
     "query_vectors",
     "chunk_embedding_proj",
     "query_layer",
@@ -132,6 +132,7 @@ const HEAD_KEYS: [&str; 12] = [
     "dense2",
     "classifier",
     "chunk_classifier",
+    "x_classifier",
 ];
 
 fn is_head_key(key: &str) -> bool {
@@ -296,6 +297,11 @@ fn load_head<B: Backend>(l: &mut Loader<B>, cfg: &BertConfig) -> Result<ChunkHea
         } else {
             None
         },
+        x_classifier: if l.has("x_classifier.weight") {
+            Some(l.linear("x_classifier", h, 1)?)
+        } else {
+            None
+        },
         dropout: head_dropout(),
     })
 }
@@ -399,6 +405,9 @@ pub fn export<B: Backend>(
         e.linear("classifier", &h.classifier);
         if let Some(c) = &h.chunk_classifier {
             e.linear("chunk_classifier", c);
+        }
+        if let Some(c) = &h.x_classifier {
+            e.linear("x_classifier", c);
         }
     }
     e.out

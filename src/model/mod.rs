@@ -47,22 +47,44 @@ pub struct GroupScore {
     pub attention: Vec<f32>,
     /// Per-chunk Y logits, when the head has a chunk classifier (else empty).
     pub chunk_logits: Vec<f32>,
+    /// Per-chunk X logits, when the head has an X classifier (else empty).
+    pub x_logits: Vec<f32>,
+}
+
+/// Per-chunk logits of chunks scored without their groups.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChunkLogits {
+    /// Y logits.
+    pub y: Vec<f32>,
+    /// X logits (empty without an X classifier).
+    pub x: Vec<f32>,
+}
+
+impl ChunkLogits {
+    /// The mean of these logits and `other`'s (the same chunks read on the other strand).
+    pub fn average_with(&mut self, other: &ChunkLogits) {
+        mean_into(&mut self.y, &other.y);
+        mean_into(&mut self.x, &other.x);
+    }
+}
+
+/// `a[i] = (a[i] + b[i]) / 2`.
+fn mean_into(a: &mut [f32], b: &[f32]) {
+    for (x, &y) in a.iter_mut().zip(b) {
+        *x = 0.5 * (*x + y);
+    }
 }
 
 impl GroupScore {
     /// The mean of this score and `other`'s (the same group read on the other strand): logits,
-    /// attention and chunk Y logits averaged, P(female) from the mean logit.
+    /// attention and chunk Y and X logits averaged, P(female) from the mean logit.
     pub fn average_with(&mut self, other: &GroupScore) {
-        let mean = |a: &mut [f32], b: &[f32]| {
-            for (x, &y) in a.iter_mut().zip(b) {
-                *x = 0.5 * (*x + y);
-            }
-        };
         self.logit = 0.5 * (self.logit + other.logit);
         self.p_female = 1.0 / (1.0 + (-self.logit).exp());
-        mean(&mut self.scores, &other.scores);
-        mean(&mut self.attention, &other.attention);
-        mean(&mut self.chunk_logits, &other.chunk_logits);
+        mean_into(&mut self.scores, &other.scores);
+        mean_into(&mut self.attention, &other.attention);
+        mean_into(&mut self.chunk_logits, &other.chunk_logits);
+        mean_into(&mut self.x_logits, &other.x_logits);
     }
 }
 
@@ -104,6 +126,11 @@ fn head_scores<B: Backend>(
     let attn = to_vec(burn::tensor::activation::softmax(out.scores.clone(), 2));
     let scores = to_vec(out.scores);
     let chunk = out.chunk_logits.map(to_vec);
+    let x = out.x_logits.map(to_vec);
+    let of_group = |v: &Option<Vec<f32>>, i: usize| {
+        v.as_ref()
+            .map_or(Vec::new(), |c| c[i * n..(i + 1) * n].to_vec())
+    };
     let w = nq * n;
     Ok((0..g)
         .map(|i| GroupScore {
@@ -111,9 +138,8 @@ fn head_scores<B: Backend>(
             p_female: probs[i],
             scores: scores[i * w..(i + 1) * w].to_vec(),
             attention: attn[i * w..(i + 1) * w].to_vec(),
-            chunk_logits: chunk
-                .as_ref()
-                .map_or(Vec::new(), |c| c[i * n..(i + 1) * n].to_vec()),
+            chunk_logits: of_group(&chunk, i),
+            x_logits: of_group(&x, i),
         })
         .collect())
 }
@@ -134,11 +160,22 @@ fn grouped<B: Backend>(
     Tensor::from_data(TensorData::new(cls, [rows / n_chunks, n_chunks, h]), device)
 }
 
-/// The per-chunk Y logits of `[n × h]` [CLS] vectors.
-fn chunk_logits_of<B: Backend>(head: Option<&ChunkHead<B>>, cls: Tensor<B, 2>) -> Option<Vec<f32>> {
-    let classifier = head?.chunk_classifier.as_ref()?;
+/// The per-chunk Y (and X) logits of `[n × h]` [CLS] vectors; `None` without a Y classifier.
+fn chunk_logits_of<B: Backend>(
+    head: Option<&ChunkHead<B>>,
+    cls: Tensor<B, 2>,
+) -> Option<ChunkLogits> {
+    let head = head?;
+    let classifier = head.chunk_classifier.as_ref()?;
     let n = cls.dims()[0];
-    Some(to_vec(classifier.forward(cls).reshape([n])))
+    let x = head
+        .x_classifier
+        .as_ref()
+        .map_or(Vec::new(), |x| to_vec(x.forward(cls.clone()).reshape([n])));
+    Some(ChunkLogits {
+        y: to_vec(classifier.forward(cls).reshape([n])),
+        x,
+    })
 }
 
 impl<B: Backend> Classifier<B> {
@@ -308,9 +345,16 @@ impl Engine {
             burn(m, _dev) => m.head.as_ref().is_some_and(|h| h.chunk_classifier.is_some()))
     }
 
-    /// Per-chunk Y logits of any number of chunks (no group needed), when the head has a chunk
-    /// classifier.
-    pub fn chunk_logits(&self, batch: &TokenBatch) -> Option<Vec<f32>> {
+    /// Whether the head has the per-chunk X classifier (`train --x-loss-weight`).
+    pub fn has_x_classifier(&self) -> bool {
+        with_model!(self,
+            native(_bert, head, _dev) => head.as_ref().is_some_and(|h| h.x_classifier.is_some()),
+            burn(m, _dev) => m.head.as_ref().is_some_and(|h| h.x_classifier.is_some()))
+    }
+
+    /// Per-chunk Y (and X) logits of any number of chunks (no group needed), when the head has a
+    /// chunk classifier.
+    pub fn chunk_logits(&self, batch: &TokenBatch) -> Option<ChunkLogits> {
         let h = self.config.hidden_size;
         with_model!(self,
         native(bert, head, dev) => {

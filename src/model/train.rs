@@ -44,21 +44,33 @@ pub struct MicroBatch {
     pub labels: Vec<f32>,
     /// Per chunk: 1 if it holds Y sequence.
     pub chunk_labels: Vec<f32>,
+    /// Per chunk: 1 if it holds X sequence.
+    pub x_labels: Vec<f32>,
     /// The micro-batch's share of the step (its groups / the step's groups).
     pub scale: f32,
     /// Seeds the head's dropout masks for this micro-batch.
     pub dropout_seed: u64,
 }
 
+/// The weights of the per-chunk losses beside the group loss.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChunkLossWeights {
+    /// "This chunk holds Y sequence" (`train --chunk-loss-weight`).
+    pub y: f32,
+    /// "This chunk holds X sequence" (`train --x-loss-weight`).
+    pub x: f32,
+}
+
 /// The loss of one micro-batch and its gradients, scaled by `mb.scale`, computed on a copy of
 /// `model`'s parameters (fresh autodiff leaves, the same parameter ids). The loss is the group BCE
-/// plus `chunk_weight` × the class-balanced per-chunk BCE against `chunk_labels` (1 = chunk from
-/// the Y), when the head has a chunk classifier.
+/// plus `weights.y` × the class-balanced per-chunk BCE against `chunk_labels` (1 = chunk from the
+/// Y), when the head has a chunk classifier, and `weights.x` × the same against `x_labels`, when
+/// it has an X classifier.
 fn micro_gradients<B: AutodiffBackend>(
     model: &Classifier<B>,
     device: &B::Device,
     mb: &MicroBatch,
-    chunk_weight: f32,
+    weights: ChunkLossWeights,
     n_chunks: usize,
 ) -> (f32, GradientsParams) {
     let replica = model.clone().fork(device);
@@ -71,20 +83,27 @@ fn micro_gradients<B: AutodiffBackend>(
     let n = mb.labels.len();
     let y = Tensor::<B, 1>::from_data(TensorData::new(mb.labels.clone(), [n]), device);
     let mut loss = bce_with_logits(out.logits, y).mean();
-    if let (Some(cl), true) = (out.chunk_logits, chunk_weight > 0.0) {
-        let n = mb.chunk_labels.len();
-        let w = chunk_weights(&mb.chunk_labels);
-        let cy = Tensor::<B, 1>::from_data(TensorData::new(mb.chunk_labels.clone(), [n]), device);
-        let w = Tensor::<B, 1>::from_data(TensorData::new(w, [n]), device);
-        let per = bce_with_logits(cl.reshape([n]), cy);
-        loss = loss + (per * w).sum() * chunk_weight;
+    let per_chunk = [
+        (out.chunk_logits, &mb.chunk_labels, weights.y),
+        (out.x_logits, &mb.x_labels, weights.x),
+    ];
+    for (logits, labels, weight) in per_chunk {
+        if let (Some(cl), true) = (logits, weight > 0.0) {
+            let n = labels.len();
+            let w = chunk_weights(labels);
+            let cy = Tensor::<B, 1>::from_data(TensorData::new(labels.clone(), [n]), device);
+            let w = Tensor::<B, 1>::from_data(TensorData::new(w, [n]), device);
+            let per = bce_with_logits(cl.reshape([n]), cy);
+            loss = loss + (per * w).sum() * weight;
+        }
     }
     let value = to_vec(loss.clone())[0];
     let grads = (loss * mb.scale).backward();
     (value, GradientsParams::from_grads(grads, &replica))
 }
 
-/// Per-chunk loss weights: Y chunks are rare (0.6–2% of a male genome), so each class weighs half.
+/// Per-chunk loss weights: Y chunks are rare (0.6–2% of a male genome), X chunks a few percent,
+/// so each class weighs half.
 fn chunk_weights(labels: &[f32]) -> Vec<f32> {
     let n = labels.len();
     let pos = labels.iter().filter(|&&y| y > 0.5).count();
@@ -139,7 +158,7 @@ impl<B: AutodiffBackend> TrainState<B> {
     pub fn accumulate(
         &mut self,
         micro: &[MicroBatch],
-        chunk_weight: f32,
+        weights: ChunkLossWeights,
         n_chunks: usize,
     ) -> Vec<f32> {
         let model = self.model.as_ref().expect("model present between steps");
@@ -149,7 +168,7 @@ impl<B: AutodiffBackend> TrainState<B> {
         for wave in micro.chunks(rayon::current_num_threads().max(1)) {
             let done: Vec<(f32, GradientsParams)> = wave
                 .par_iter()
-                .map(|mb| micro_gradients(model, device, mb, chunk_weight, n_chunks))
+                .map(|mb| micro_gradients(model, device, mb, weights, n_chunks))
                 .collect();
             for (loss, grads) in done {
                 self.accum.accumulate(model, grads);
@@ -193,6 +212,8 @@ pub struct ValidScores {
     pub p_female: Vec<f32>,
     /// Per chunk: the Y logit, when the head has a chunk classifier.
     pub chunk_logits: Option<Vec<f32>>,
+    /// Per chunk: the X logit, when the head has an X classifier.
+    pub x_logits: Option<Vec<f32>>,
     /// The fraction of `ReLU(chunk_embedding_proj)` units that are active (a collapse to 0 makes
     /// every group's output the same).
     pub active: f32,
@@ -218,6 +239,10 @@ impl<B: Backend> Validator<B> {
                 .chunk_classifier
                 .is_some()
                 .then(|| groups.iter().flat_map(|g| g.chunk_logits.clone()).collect()),
+            x_logits: head
+                .x_classifier
+                .is_some()
+                .then(|| groups.iter().flat_map(|g| g.x_logits.clone()).collect()),
             active,
         }
     }

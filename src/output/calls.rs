@@ -8,7 +8,7 @@ use crate::call::dosage::Dosage;
 use crate::error::OutputError;
 
 /// Columns of the calls table.
-pub const CALLS_HEADER: [&str; 18] = [
+pub const CALLS_HEADER: [&str; 22] = [
     "sample",
     "species",
     "n_records",
@@ -27,6 +27,10 @@ pub const CALLS_HEADER: [&str; 18] = [
     "flag",
     "expected_sex",
     "sex_check",
+    "x_dosage",
+    "x_dosage_lo",
+    "x_dosage_hi",
+    "karyotype",
 ];
 
 /// Writes the table, a row per sample (to stdout when `path` is `None`).
@@ -52,19 +56,22 @@ pub(super) fn row(s: &PredictSummary) -> Vec<String> {
         s.chunks_scored.to_string(),
         s.y_hits.map_or("NA".into(), |h| h.to_string()),
         s.rule.to_string(),
-        dosage(s, |d| d.estimate),
-        dosage(s, |d| d.lo),
-        dosage(s, |d| d.hi),
+        dosage(&s.y_dosage, |d| d.estimate),
+        dosage(&s.y_dosage, |d| d.lo),
+        dosage(&s.y_dosage, |d| d.hi),
         s.flag.unwrap_or("NA").to_string(),
         s.expected_sex
             .map_or("NA", crate::check::sex_str)
             .to_string(),
         s.sex_check.map_or("NA", |c| c.as_str()).to_string(),
+        dosage(&s.x_dosage, |d| d.estimate),
+        dosage(&s.x_dosage, |d| d.lo),
+        dosage(&s.x_dosage, |d| d.hi),
+        s.karyotype.unwrap_or("NA").to_string(),
     ]
 }
 
-fn dosage(s: &PredictSummary, part: fn(&Dosage) -> f64) -> String {
-    s.y_dosage
-        .as_ref()
+fn dosage(d: &Option<Dosage>, part: fn(&Dosage) -> f64) -> String {
+    d.as_ref()
         .map_or("NA".into(), |d| format!("{:.4}", part(d)))
 }

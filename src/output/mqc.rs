@@ -52,7 +52,7 @@ const DOSAGE: &str = "{:.4f}";
 const COUNT: &str = "{:,.0f}";
 
 /// The table's columns after `Sample`, the call first.
-const COLUMNS: [Column; 16] = [
+const COLUMNS: [Column; 20] = [
     text("call", "Sex", "Inferred genetic sex: male, female or no-call"),
     text("rule", "Rule", "Calling rule: lr (likelihood ratio of Y evidence) or paper"),
     number("posterior_male", "P(male)", "Posterior probability that the sample is male (lr rule)", PROB, Some((0.0, 1.0, "RdBu"))),
@@ -69,6 +69,10 @@ const COLUMNS: [Column; 16] = [
     text("flag", "Flag", "y_partial: the Y dosage interval lies between the female and the male dosage (male contamination, mosaic loss of Y, a mixture; not called); y_excess: above 1.5 (two Y, as XYY); NA: none"),
     text("expected_sex", "Reported sex", "Sex given by --expected-sex or the sample sheet"),
     text("sex_check", "Sex check", "ok, mismatch (inferred differs from reported) or no-call"),
+    number("x_dosage", "X dosage", "Copies of X relative to the autosomes (2 = XX, 1 = XY); models with an X output", DOSAGE, Some((0.0, 3.0, "PuOr"))),
+    number("x_dosage_lo", "X dosage lo", "Lower bound of the 95% interval of the X dosage", DOSAGE, None),
+    number("x_dosage_hi", "X dosage hi", "Upper bound of the 95% interval of the X dosage", DOSAGE, None),
+    text("karyotype", "Karyotype", "XX, XY, X0, XXX, XXY or XYY when both dosage intervals pin whole copies; NA otherwise"),
 ];
 
 /// The columns genosift adds to MultiQC's General Statistics table.

@@ -44,6 +44,11 @@ pub struct PredictSummary {
     pub y_dosage: Option<Dosage>,
     /// What the dosage says beside the call (`y_partial`, `y_excess`), when anything.
     pub flag: Option<&'static str>,
+    /// Copies of X relative to the autosomes (2 = XX, 1 = XY) with its 95% interval, for models
+    /// with a calibrated X output.
+    pub x_dosage: Option<Dosage>,
+    /// The karyotype both dosages pin down (`XX`, `XY`, `X0`, `XXX`, `XXY`, `XYY`), when they do.
+    pub karyotype: Option<&'static str>,
     /// The reported sex and whether the call agrees with it.
     #[serde(serialize_with = "sex_str")]
     pub expected_sex: Option<Sex>,
@@ -102,8 +107,9 @@ fn check_str<S: serde::Serializer>(v: &Option<SexCheck>, s: S) -> Result<S::Ok, 
 }
 
 /// Version of the summary JSON's layout: 2 added `schema_version`, `y_dosage`, `flag`,
-/// `expected_sex`, `sex_check`, and `samples` (a list) for `--samples`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// `expected_sex`, `sex_check`, and `samples` (a list) for `--samples`; 3 added `x_dosage` and
+/// `karyotype`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The run's settings the summary reports beside its counts.
 pub struct RunInfo {
