@@ -283,6 +283,7 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<EvaluateConfig> {
             seed: pool.seed,
             threads: pool.threads,
             min_confidence: pool.min_confidence,
+            karyotypes: a.karyotypes.is_some(),
         }),
         None => EvaluateConfig::Groups { pool, condition },
     })
@@ -324,6 +325,9 @@ pub fn recipe(a: &TrainArgs, recipe: RecipeArg) -> Result<RecipeOptions> {
 
 pub fn train(a: &TrainArgs) -> Result<TrainOptions> {
     let mut p = Problems::default();
+    p.check(a.x_loss_weight <= 0.0 || a.chunk_loss_weight > 0.0, || {
+        "--x-loss-weight needs --chunk-loss-weight > 0 (the X dosage and karyotype sit beside the per-chunk Y output)".into()
+    });
     let sep = crate::chunk::SEPARATOR_LEN;
     p.check(a.chunks > 0 && a.chunk_len > sep, || {
         format!("--chunks must be ≥ 1 and --chunk-len > {sep}")

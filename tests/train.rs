@@ -277,6 +277,18 @@ fn simulate_train_calibrate_evaluate_predict() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("--min-lr 0.01"));
+    // An X output needs the Y output beside it.
+    genosift()
+        .args(["train", "-q", "--samples"])
+        .arg(&sheet)
+        .arg("--out")
+        .arg(dir.path().join("m6"))
+        .args(["--x-loss-weight", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "--x-loss-weight needs --chunk-loss-weight",
+        ));
 
     genosift()
         .args(["calibrate", "-q", "--k", "2,4", "--repeats", "10"])

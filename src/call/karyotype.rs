@@ -7,7 +7,8 @@
 //! reaches across a half (too few reads, a weak detector, a mixture or a mosaic) gives `NA`, never
 //! a guess; so does a model without an X output.
 
-use super::dosage::{Dosage, Flag, Verdict};
+use super::dosage::{Dosage, Verdict};
+use super::Call;
 
 /// A sex-chromosome constitution by its copies of X and Y.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,12 +85,16 @@ pub fn call(x: Option<&Dosage>, y: Option<&Dosage>) -> Option<Karyotype> {
     Karyotype::from_copies(copies(x?)?, copies(y?)?)
 }
 
-/// The karyotype of a sample the Y evidence decided on: none for one flagged `y_partial` (its Y
-/// is neither absent nor whole: no pure karyotype describes it).
+/// The karyotype of a sample the Y evidence called: none for a `no-call` (a `y_partial` flag: no
+/// pure karyotype describes it; a call the Y dosage contradicts: neither dosage can be trusted;
+/// too little evidence), nor one whose Y copies disagree with the call.
 pub fn of_verdict(v: &Verdict, x: Option<&Dosage>) -> Option<Karyotype> {
-    (v.flag != Some(Flag::YPartial))
-        .then(|| call(x, v.dosage.as_ref()))
-        .flatten()
+    let k = call(x, v.dosage.as_ref())?;
+    match v.call {
+        Call::Male if k.has_y() => Some(k),
+        Call::Female if !k.has_y() => Some(k),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -130,5 +135,31 @@ mod tests {
         // Copies no karyotype here names (XXYY): no call.
         assert_eq!(call(Some(&x2), Some(&y2)), None);
         assert_eq!(call(Some(&d(0.1, 0.0, 0.3)), Some(&y1)), None);
+    }
+
+    #[test]
+    fn only_a_called_sample_gets_a_karyotype() {
+        use crate::call::dosage::Flag;
+        let verdict = |call, y: Dosage, flag| Verdict {
+            call,
+            no_call_reason: None,
+            dosage: Some(y),
+            flag,
+        };
+        let x1 = d(1.0, 0.8, 1.2);
+        let y0 = d(0.0, 0.0, 0.03);
+        let y2 = d(2.0, 1.8, 2.2);
+        let female = verdict(Call::Female, y0, None);
+        assert_eq!(of_verdict(&female, Some(&x1)), Some(Karyotype::X0));
+        let xyy = verdict(Call::Male, y2, Some(Flag::YExcess));
+        assert_eq!(of_verdict(&xyy, Some(&x1)), Some(Karyotype::Xyy));
+        // A no-call (a contradiction, too little evidence, a flag) and a call its Y copies
+        // disagree with get none.
+        assert_eq!(
+            of_verdict(&verdict(Call::NoCall, y0, None), Some(&x1)),
+            None
+        );
+        assert_eq!(of_verdict(&verdict(Call::Male, y0, None), Some(&x1)), None);
+        assert_eq!(of_verdict(&female, None), None);
     }
 }

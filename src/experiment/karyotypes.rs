@@ -34,7 +34,7 @@ pub struct KaryotypeRow {
     pub right: f64,
     pub not_called: f64,
     pub wrong: f64,
-    /// Share flagged `y_partial`.
+    /// Share flagged (`y_partial` or `y_excess`).
     pub flagged: f64,
     /// Mean Y dosage estimate (NA without one).
     pub y_dosage: Option<f64>,

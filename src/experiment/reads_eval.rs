@@ -51,6 +51,8 @@ pub struct ReadsEvalOptions {
     pub seed: u64,
     pub threads: usize,
     pub min_confidence: f64,
+    /// Score the test split's other constitutions too (`--karyotypes`).
+    pub karyotypes: bool,
 }
 
 /// One row of the reads table.
@@ -237,7 +239,15 @@ pub fn score_test_reads(
         .into());
     }
     let all = read_sheet(sheet, true)?;
-    let rows: Vec<_> = all.iter().filter(|r| r.split == Split::Test).collect();
+    // XX and XY first, in sheet order (their shuffle seeds are those of a sheet without the
+    // others), then, for `--karyotypes`, the other constitutions.
+    let test = |typical: bool| {
+        all.iter()
+            .filter(move |r| r.split == Split::Test && r.constitution.is_typical() == typical)
+    };
+    let rows: Vec<&SampleRow> = test(true)
+        .chain(test(false).filter(|_| opts.karyotypes))
+        .collect();
     if rows.iter().all(|r| r.reads.is_none()) {
         bail!(
             "{}: no test sample has a reads file (column `reads`)",
@@ -307,8 +317,8 @@ pub fn score_test_reads(
     Ok(ScoredTest { by_species, shares })
 }
 
-/// The ideals' shares of each male's reads; `ideal-unique`'s k-mers are checked against every
-/// genome of the species in the sheet, whatever its split.
+/// The ideals' shares of each male's reads; `ideal-unique`'s k-mers are checked against every XX
+/// and XY genome of the species in the sheet, whatever its split.
 fn ideal_shares(
     all: &[SampleRow],
     species: &str,
@@ -316,7 +326,10 @@ fn ideal_shares(
 ) -> Result<Vec<IdealShares>> {
     let t = std::time::Instant::now();
     let mut unique = ideal::y_kmers(males.iter().map(|(g, _)| g));
-    for row in all.iter().filter(|r| r.species == species) {
+    for row in all
+        .iter()
+        .filter(|r| r.species == species && r.constitution.is_typical())
+    {
         ideal::remove_found_elsewhere(&mut unique, &Genome::load(row)?);
     }
     tracing::info!(
