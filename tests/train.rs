@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::genosift;
+use common::{genosift, stdout_of};
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -138,27 +138,29 @@ fn an_x_output_is_trained_and_its_hits_reach_the_x_dosage() {
         "logit_threshold": -1.0e9, "p_hit_xx": 0.6, "p_hit_xy": 0.3,
         "chunks_xx": 1, "chunks_xy": 1, "rho": 0.0
     });
-    for cal in settings["calibration"]
-        .as_object_mut()
-        .unwrap()
-        .values_mut()
-    {
+    // Rewrites every species' calibration, then calls the test female's reads.
+    let reads = sim.join("reads/human_F19.short.fq");
+    let mut predict_with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        for cal in settings["calibration"]
+            .as_object_mut()
+            .unwrap()
+            .values_mut()
+        {
+            edit(cal);
+        }
+        std::fs::write(&json, serde_json::to_string(&settings).unwrap()).unwrap();
+        stdout_of(
+            genosift()
+                .args(["predict", "-q", "--species", "human", "-m"])
+                .arg(&m)
+                .arg(&reads),
+        )
+    };
+    // Every chunk is an X hit: rate 1, X dosage 1 + (1 − 0.3) / 0.3 = 3.3333.
+    let text = predict_with(&|cal| {
         cal["evidence"] = y.clone();
         cal["x_evidence"] = x.clone();
-    }
-    std::fs::write(&json, serde_json::to_string(&settings).unwrap()).unwrap();
-    // Every chunk is an X hit: rate 1, X dosage 1 + (1 − 0.3) / 0.3 = 3.3333.
-    let reads = sim.join("reads/human_F19.short.fq");
-    let out = genosift()
-        .args(["predict", "-q", "--species", "human", "-m"])
-        .arg(&m)
-        .arg(&reads)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    });
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
     let col = |name: &str| rows[1][rows[0].iter().position(|c| *c == name).unwrap()];
     assert_eq!(col("x_dosage"), "3.3333", "{text}");
@@ -168,24 +170,9 @@ fn an_x_output_is_trained_and_its_hits_reach_the_x_dosage() {
     assert_eq!(col("y_dosage"), "1.1250", "{text}");
     assert_eq!(col("karyotype"), "NA", "{text}");
     // Without the X detector, no X dosage.
-    for cal in settings["calibration"]
-        .as_object_mut()
-        .unwrap()
-        .values_mut()
-    {
+    let text = predict_with(&|cal| {
         cal.as_object_mut().unwrap().remove("x_evidence");
-    }
-    std::fs::write(&json, serde_json::to_string(&settings).unwrap()).unwrap();
-    let out = genosift()
-        .args(["predict", "-q", "--species", "human", "-m"])
-        .arg(&m)
-        .arg(&reads)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    });
     assert!(
         text.lines().nth(1).unwrap().ends_with("\tNA\tNA\tNA\tNA"),
         "{text}"

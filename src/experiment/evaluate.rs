@@ -259,51 +259,8 @@ pub fn calibrate(
                 .join(", ")
         );
         let evidence = fit_evidence(&set);
-        match &evidence {
-            Some(e) => tracing::info!(
-                "{species}: Y detector: logit > {:.3}; hit rate {:.5} in male chunks ({:.2}% hold Y, sensitivity {:.3}), {:.6} in female chunks (false-Y rate); ≈ {:.0} chunks for a 0.99 call",
-                e.logit_threshold,
-                e.p_hit_male,
-                100.0 * e.y_chunk_share,
-                e.sensitivity,
-                e.p_hit_female,
-                e.chunks_for(0.99)
-            ),
-            None if bundle.engine.has_chunk_classifier() => tracing::warn!(
-                "{species}: the chunk Y logits do not separate the sexes: no likelihood-ratio rule"
-            ),
-            None => {}
-        }
-        if let Some(o) = evidence.as_ref().and_then(|e| e.overdispersion.as_ref()) {
-            tracing::info!(
-                "{species}: hit-rate spread between validation genomes: ρ {:.3e} over {} male, {:.3e} over {} female genomes; a typical sample reaches at most {:.6} at any depth",
-                o.rho_male,
-                o.genomes_male,
-                o.rho_female,
-                o.genomes_female,
-                evidence.as_ref().map_or(1.0, |e| e.max_confidence())
-            );
-        }
-        if let Some(e) = evidence.as_ref().filter(|e| !e.bins.is_empty()) {
-            let bins: Vec<String> = e
-                .bins
-                .iter()
-                .map(|b| format!("> {:.2}: LR {:.2}", b.above, b.p_male / b.p_female))
-                .collect();
-            tracing::info!("{species}: graded Y evidence, {}", bins.join("; "));
-        }
         let x_evidence = fit_x_evidence(&set);
-        if let Some(x) = &x_evidence {
-            tracing::info!(
-                "{species}: X detector: logit > {:.3}; hit rate {:.5} in XX chunks, {:.5} in XY chunks; ρ {:.3e}",
-                x.logit_threshold,
-                x.p_hit_xx,
-                x.p_hit_xy,
-                x.rho
-            );
-        } else if bundle.engine.has_x_classifier() {
-            tracing::warn!("{species}: the chunk X logits do not separate XX from XY: no X dosage");
-        }
+        log_detectors(&species, bundle, evidence.as_ref(), x_evidence.as_ref());
         result.insert(
             species,
             Calibration {
@@ -320,6 +277,60 @@ pub fn calibrate(
     }
     bundle.settings.save(model_dir)?;
     Ok(result)
+}
+
+/// Logs what `calibrate` found for `species`: the Y detector (rates, spread, graded bins) and the
+/// X detector, or why there is none.
+fn log_detectors(
+    species: &str,
+    bundle: &ModelBundle,
+    evidence: Option<&YEvidence>,
+    x_evidence: Option<&XEvidence>,
+) {
+    match evidence {
+        Some(e) => tracing::info!(
+            "{species}: Y detector: logit > {:.3}; hit rate {:.5} in male chunks ({:.2}% hold Y, sensitivity {:.3}), {:.6} in female chunks (false-Y rate); ≈ {:.0} chunks for a 0.99 call",
+            e.logit_threshold,
+            e.p_hit_male,
+            100.0 * e.y_chunk_share,
+            e.sensitivity,
+            e.p_hit_female,
+            e.chunks_for(0.99)
+        ),
+        None if bundle.engine.has_chunk_classifier() => tracing::warn!(
+            "{species}: the chunk Y logits do not separate the sexes: no likelihood-ratio rule"
+        ),
+        None => {}
+    }
+    if let Some(o) = evidence.and_then(|e| e.overdispersion.as_ref()) {
+        tracing::info!(
+            "{species}: hit-rate spread between validation genomes: ρ {:.3e} over {} male, {:.3e} over {} female genomes; a typical sample reaches at most {:.6} at any depth",
+            o.rho_male,
+            o.genomes_male,
+            o.rho_female,
+            o.genomes_female,
+            evidence.map_or(1.0, |e| e.max_confidence())
+        );
+    }
+    if let Some(e) = evidence.filter(|e| !e.bins.is_empty()) {
+        let bins: Vec<String> = e
+            .bins
+            .iter()
+            .map(|b| format!("> {:.2}: LR {:.2}", b.above, b.p_male / b.p_female))
+            .collect();
+        tracing::info!("{species}: graded Y evidence, {}", bins.join("; "));
+    }
+    if let Some(x) = x_evidence {
+        tracing::info!(
+            "{species}: X detector: logit > {:.3}; hit rate {:.5} in XX chunks, {:.5} in XY chunks; ρ {:.3e}",
+            x.logit_threshold,
+            x.p_hit_xx,
+            x.p_hit_xy,
+            x.rho
+        );
+    } else if bundle.engine.has_x_classifier() {
+        tracing::warn!("{species}: the chunk X logits do not separate XX from XY: no X dosage");
+    }
 }
 
 /// How often threshold `t` calls the resampled fractions at K index `ki` right: the mean of the

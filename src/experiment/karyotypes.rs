@@ -196,13 +196,10 @@ pub fn write_karyotypes(path: &Path, rows: &[KaryotypeRow]) -> Result<()> {
 
 /// Share right vs reads, one line per species and constitution.
 pub fn plot_karyotypes(path: &Path, rows: &[KaryotypeRow]) -> Result<()> {
-    let mut series: BTreeMap<String, super::plot::Series> = BTreeMap::new();
-    for r in rows {
-        series
-            .entry(format!("{} {}", r.species, r.constitution.as_str()))
-            .or_default()
-            .push((r.n_reads as f64, r.right, 0.0));
-    }
+    let series = super::plot::series_of(rows.iter().map(|r| {
+        let name = format!("{} {}", r.species, r.constitution.as_str());
+        (name, (r.n_reads as f64, r.right, 0.0))
+    }));
     super::plot::accuracy_curves(
         path,
         &series,

@@ -23,15 +23,23 @@ pub struct Labels<'a> {
     pub y: &'a str,
 }
 
+/// Points `(line name, (x, mean, sd))` gathered into lines, in the points' order.
+pub fn series_of(
+    points: impl IntoIterator<Item = (String, (f64, f64, f64))>,
+) -> BTreeMap<String, Series> {
+    let mut series: BTreeMap<String, Series> = BTreeMap::new();
+    for (name, point) in points {
+        series.entry(name).or_default().push(point);
+    }
+    series
+}
+
 /// Accuracy vs K from `evaluate`'s rows.
 pub fn accuracy_vs_k(path: &Path, rows: &[EvalRow]) -> Result<()> {
-    let mut series: BTreeMap<String, Series> = BTreeMap::new();
-    for r in rows {
-        series
-            .entry(format!("{} ({}, {} rule)", r.species, r.condition, r.rule))
-            .or_default()
-            .push((r.k as f64, r.accuracy.mean, r.accuracy.sd));
-    }
+    let series = series_of(rows.iter().map(|r| {
+        let name = format!("{} ({}, {} rule)", r.species, r.condition, r.rule);
+        (name, (r.k as f64, r.accuracy.mean, r.accuracy.sd))
+    }));
     accuracy_curves(
         path,
         &series,

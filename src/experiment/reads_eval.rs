@@ -261,17 +261,8 @@ pub fn score_test_reads(
         let Some(path) = &row.reads else {
             continue;
         };
-        let t = std::time::Instant::now();
-        let ReadScores {
-            chunks,
-            x_logits,
-            groups,
-            read_len,
-        } =
-            pool.install(|| score_reads(bundle, path, opts.seed ^ ((i as u64 + 1) * 0x9e37_79b9)))?;
-        if chunks.is_empty() {
-            bail!("{}: its reads file gave no chunk", row.sample);
-        }
+        let seed = opts.seed ^ ((i as u64 + 1) * 0x9e37_79b9);
+        let (scored, read_len) = pool.install(|| score_row(bundle, row, path, seed, opts))?;
         if row.constitution == Constitution::Karyotype(Karyotype::XY) {
             let g = Genome::load(row)?;
             males
@@ -279,42 +270,60 @@ pub fn score_test_reads(
                 .or_default()
                 .push((g, read_len));
         }
-        let total: u64 = chunks.iter().map(|c| c.0).sum();
-        let want = opts.n_reads.iter().copied().max().unwrap_or(0);
-        if want > total {
-            bail!(
-                "{}: --reads {want} but {} holds {total} reads (in whole chunks)",
-                row.sample,
-                path.display()
-            );
-        }
-        tracing::info!(
-            "{} ({} {:?}): {} reads → {} chunks, {} groups scored in {:.1} s",
-            row.sample,
-            row.species,
-            row.sex,
-            total,
-            chunks.len(),
-            groups.len(),
-            t.elapsed().as_secs_f64()
-        );
         by_species
             .entry(row.species.clone())
             .or_default()
-            .push(ScoredReads {
-                sample: row.sample.clone(),
-                sex: row.sex,
-                constitution: row.constitution,
-                chunks,
-                x_logits,
-                groups,
-            });
+            .push(scored);
     }
     let mut shares = BTreeMap::new();
     for (species, males) in males {
         shares.insert(species.clone(), ideal_shares(&all, &species, &males)?);
     }
     Ok(ScoredTest { by_species, shares })
+}
+
+/// One test sample's reads file scored (shuffled with `seed`), checked to hold the most reads
+/// asked for; with its mean read length.
+fn score_row(
+    bundle: &ModelBundle,
+    row: &SampleRow,
+    path: &Path,
+    seed: u64,
+    opts: &ReadsEvalOptions,
+) -> Result<(ScoredReads, usize)> {
+    let t = std::time::Instant::now();
+    let r = score_reads(bundle, path, seed)?;
+    if r.chunks.is_empty() {
+        bail!("{}: its reads file gave no chunk", row.sample);
+    }
+    let total: u64 = r.chunks.iter().map(|c| c.0).sum();
+    let want = opts.n_reads.iter().copied().max().unwrap_or(0);
+    if want > total {
+        bail!(
+            "{}: --reads {want} but {} holds {total} reads (in whole chunks)",
+            row.sample,
+            path.display()
+        );
+    }
+    tracing::info!(
+        "{} ({} {:?}): {} reads → {} chunks, {} groups scored in {:.1} s",
+        row.sample,
+        row.species,
+        row.sex,
+        total,
+        r.chunks.len(),
+        r.groups.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let scored = ScoredReads {
+        sample: row.sample.clone(),
+        sex: row.sex,
+        constitution: row.constitution,
+        chunks: r.chunks,
+        x_logits: r.x_logits,
+        groups: r.groups,
+    };
+    Ok((scored, r.read_len))
 }
 
 /// The ideals' shares of each male's reads; `ideal-unique`'s k-mers are checked against every XX
@@ -461,13 +470,10 @@ pub fn write_reads_eval(path: Option<&Path>, rows: &[ReadsRow]) -> Result<()> {
 
 /// Accuracy vs reads, one line per species and rule.
 pub fn plot_reads(path: &Path, rows: &[ReadsRow]) -> Result<()> {
-    let mut series: BTreeMap<String, super::plot::Series> = BTreeMap::new();
-    for r in rows {
-        series
-            .entry(format!("{} ({})", r.species, r.rule))
-            .or_default()
-            .push((r.n_reads as f64, r.accuracy.mean, r.accuracy.sd));
-    }
+    let series = super::plot::series_of(rows.iter().map(|r| {
+        let name = format!("{} ({})", r.species, r.rule);
+        (name, (r.n_reads as f64, r.accuracy.mean, r.accuracy.sd))
+    }));
     super::plot::accuracy_curves(
         path,
         &series,

@@ -28,6 +28,12 @@ pub fn genosift() -> Command {
     Command::cargo_bin("genosift").unwrap()
 }
 
+/// Runs `cmd`, which must succeed, and returns its standard output.
+#[allow(dead_code)]
+pub fn stdout_of(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+}
+
 /// A TSV's rows, split into fields.
 pub fn tsv(text: &str) -> Vec<Vec<String>> {
     text.lines()
