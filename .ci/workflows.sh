@@ -111,7 +111,11 @@ while (($#)); do
     esac
 done
 "$GENOSIFT_REAL" "${args[@]}"
-if [[ -n $mqc ]]; then printf '# placeholder: this genosift build has no --mqc\n' >"$mqc"; fi
+if [[ -n $mqc ]]; then
+    printf '# placeholder: this genosift build has no --mqc\n' >"$mqc"
+    stem=${mqc%_mqc.tsv}
+    touch "${stem}_stats_mqc.txt" "${stem}_dosage_mqc.json"
+fi
 SHIM
     chmod +x "$work/bin/genosift"
     export GENOSIFT_REAL=$GENOSIFT GENOSIFT_MQC_SHIM=1
@@ -286,9 +290,9 @@ snakemake_wrapper() {
 }
 check "snakemake: wrapper test (indexed BAM; index elsewhere, as --index; BAM + FASTQ with --max-groups)" snakemake_wrapper
 
-# 4. MultiQC itself on two demo samples' --mqc output: genosift's section table and General
-#    Statistics columns, every sample, full precision (workflows/multiqc/check_report.py reads
-#    MultiQC's JSON data file).
+# 4. MultiQC itself on two demo samples' --mqc output: genosift's section table, General
+#    Statistics columns and dosage scatter plot, every sample, full precision
+#    (workflows/multiqc/check_report.py reads MultiQC's JSON data file).
 multiqc_report() {
     local d=$work/multiqc sex
     mkdir -p "$d/in"
@@ -301,7 +305,7 @@ multiqc_report() {
         python workflows/multiqc/check_report.py "$d/out/multiqc_data/multiqc_data.json" \
             "$d/in/demo_male.calls.tsv" "$d/in/demo_female.calls.tsv"
 }
-check "multiqc: two demo samples' --mqc output in genosift's section and General Statistics, full precision" multiqc_report
+check "multiqc: two demo samples' --mqc output in genosift's section, General Statistics and dosage plot, full precision" multiqc_report
 
 # 5. Containers and scripts
 check "hadolint: containers/Dockerfile, containers/Dockerfile.cuda" \

@@ -256,6 +256,12 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     pub mqc: Option<PathBuf>,
 
+    /// The cohort's sex-chromosome plot: X dosage against Y dosage (chunks scored against Y
+    /// dosage for a model without an X output), a point per sample with its 95% intervals,
+    /// coloured by the reported sex, mismatches ringed. PNG for a `.png` name, SVG otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub dosage_plot: Option<PathBuf>,
+
     /// The sex the sample is reported to have (male or female): the calls table then says
     /// whether the inferred sex agrees (`sex_check`: ok, mismatch or no-call).
     #[arg(long, value_name = "SEX", value_parser = crate::check::parse_expected_sex)]

@@ -66,6 +66,7 @@ pub struct Outputs {
     pub groups: Option<PathBuf>,
     pub summary: Option<PathBuf>,
     pub mqc: Option<PathBuf>,
+    pub dosage_plot: Option<PathBuf>,
     pub needles: Option<PathBuf>,
 }
 
@@ -148,6 +149,7 @@ pub fn predict(a: &PredictArgs) -> Result<PredictConfig> {
             groups: a.groups.clone(),
             summary: a.summary_json.clone(),
             mqc: a.mqc.clone(),
+            dosage_plot: a.dosage_plot.clone(),
             needles: a.needles.clone(),
         },
     })

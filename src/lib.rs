@@ -8,8 +8,9 @@
 //! [`call::lr::EvidenceCall`]) → [`output`] (TSV, FASTA, JSON, MultiQC). [`pipeline`] runs them
 //! with a reader thread and a bounded channel; [`commands`] wires one subcommand each, from the
 //! flags of [`cli`] validated by [`config`]. [`bundle`] opens a model directory; [`model`] holds
-//! every burn line. [`cohort`] and [`experiment`] are the training side: sample sheets, sampling
-//! and `simulate`; training, calibration fitting, evaluation and plots.
+//! every burn line; [`figure`] draws PNG and SVG figures. [`cohort`] and [`experiment`] are the
+//! training side: sample sheets, sampling and `simulate`; training, calibration fitting,
+//! evaluation and plots.
 
 pub mod atomic;
 pub mod bundle;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod embed;
 pub mod error;
 pub mod experiment;
+pub mod figure;
 pub mod group;
 pub mod input;
 pub mod model;

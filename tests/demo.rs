@@ -423,6 +423,8 @@ fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
     std::fs::write(&sheet, text).unwrap();
     let table = dir.path().join("calls.tsv");
     let json = dir.path().join("summary.json");
+    let plot = dir.path().join("cohort.svg");
+    let mqc = dir.path().join("cohort_mqc.tsv");
     let run = |fail: bool| {
         let mut cmd = genosift();
         cmd.args(["predict", "-q", "-t", "2", "-m"])
@@ -432,7 +434,11 @@ fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
             .arg("-o")
             .arg(&table)
             .arg("--summary-json")
-            .arg(&json);
+            .arg(&json)
+            .arg("--dosage-plot")
+            .arg(&plot)
+            .arg("--mqc")
+            .arg(&mqc);
         if fail {
             cmd.arg("--fail-on-mismatch");
         }
@@ -469,6 +475,36 @@ fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
             ("swapped", "female", "male", "mismatch"),
             ("f1", "female", "female", "ok"),
             ("unknown", "male", "NA", "NA"),
+        ]
+    );
+    // The cohort picture: every sample named, the swap ringed; the same points for MultiQC,
+    // coloured by the reported sex (the demo model has no X output: x is the reported sex).
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    for name in [
+        "m1",
+        "swapped",
+        "f1",
+        "unknown",
+        "call differs from reported sex",
+    ] {
+        assert!(svg.contains(name), "{name} not in the plot");
+    }
+    let scatter: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("cohort_dosage_mqc.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(scatter["plot_type"], "scatter");
+    let groups: Vec<&str> = ["m1", "swapped", "f1", "unknown"]
+        .iter()
+        .map(|s| scatter["data"][s]["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            "reported male",
+            "reported male",
+            "reported female",
+            "sex not reported"
         ]
     );
     // One sample: --expected-sex, and the same exit code.

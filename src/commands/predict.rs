@@ -15,7 +15,7 @@ use crate::config::{Job, PredictConfig};
 use crate::input::Input;
 use crate::output::groups::GroupsTable;
 use crate::output::summary::{PredictSummary, RunInfo};
-use crate::output::{calls, mqc, summary};
+use crate::output::{calls, dosage_plot, mqc, summary};
 use crate::pipeline::{self, Outcome};
 use crate::score::{thread_pool, Scorer};
 
@@ -53,6 +53,9 @@ pub fn run(a: &PredictArgs) -> Result<()> {
     }
     if let Some(p) = &out.mqc {
         mqc::write(p, &summaries)?;
+    }
+    if let Some(p) = &out.dosage_plot {
+        dosage_plot::write(p, &summaries)?;
     }
     calls::write(out.calls.as_deref(), &summaries)?;
     let mismatches = summaries

@@ -1,17 +1,15 @@
 //! Accuracy curves: accuracy vs K as the paper's Figure 3 (one line per species, condition and
 //! rule, a band of ±1 SD over the resamples, log x axis), and accuracy vs reads (the headline
-//! figure of `evaluate --reads`). The file name picks the format: `.png` (bitmap, text drawn with
-//! the bundled DejaVu Sans), anything else SVG.
+//! figure of `evaluate --reads`), written by [`crate::figure`] (PNG or SVG by the file name).
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Once;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use super::evaluate::EvalRow;
+use crate::figure::{self, plot_error, Figure};
 
 /// One line of a plot: `(x, mean, sd)` points in x order.
 pub type Series = Vec<(f64, f64, f64)>;
@@ -51,61 +49,31 @@ pub fn accuracy_vs_k(path: &Path, rows: &[EvalRow]) -> Result<()> {
     )
 }
 
-static FONT: Once = Once::new();
-
 /// Draws the series to `path` (PNG or SVG by extension).
 pub fn accuracy_curves(
     path: &Path,
     series: &BTreeMap<String, Series>,
     labels: &Labels,
 ) -> Result<()> {
-    let size = (760, 480);
-    let png = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
-    // Both backends measure text with this font (the SVG's text stays text).
-    FONT.call_once(|| {
-        // The font is valid (tests draw with it): a failure here would surface as a plot error.
-        let _ = plotters::style::register_font(
-            "sans-serif",
-            FontStyle::Normal,
-            include_bytes!("../../assets/fonts/DejaVuSans.ttf"),
-        );
-    });
-    if png {
-        // plotters' encoder writes a file: draw into a temporary PNG beside the target, then
-        // rename it, so the plot is complete or absent.
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix(".genosift-plot-")
-            .suffix(".png")
-            .tempfile_in(dir)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        {
-            let root = BitMapBackend::new(tmp.path(), size).into_drawing_area();
-            draw(&root, series, labels)?;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
-        }
-        tmp.persist(path).map(|_| ()).map_err(|e| e.error)
-    } else {
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-            draw(&root, series, labels)?;
-        }
-        crate::output::write_atomic(path, svg.as_bytes())
-    }
-    .with_context(|| format!("cannot write {}", path.display()))
+    figure::render(path, (760, 480), &Curves { series, labels })
 }
 
-fn draw<DB: DrawingBackend>(
+/// Accuracy lines with their ±1 SD bands, log x axis.
+struct Curves<'a> {
+    series: &'a BTreeMap<String, Series>,
+    labels: &'a Labels<'a>,
+}
+
+impl Figure for Curves<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw_curves(root, self.series, self.labels)
+    }
+}
+
+fn draw_curves<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     series: &BTreeMap<String, Series>,
     labels: &Labels,
@@ -116,8 +84,7 @@ where
     let xs = series.values().flatten().map(|p| p.0);
     let xmin = xs.clone().fold(f64::INFINITY, f64::min).max(1.0);
     let xmax = xs.fold(1.0f64, f64::max).max(xmin * 2.0);
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("plot: {e:?}");
-    root.fill(&WHITE).map_err(err)?;
+    let err = plot_error::<DrawingAreaErrorKind<DB::ErrorType>>;
     let mut chart = ChartBuilder::on(root)
         .caption(labels.title, ("sans-serif", 20))
         .margin(12)

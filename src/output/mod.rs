@@ -3,6 +3,7 @@
 //! outputs has its own file here, its header (or layout) beside the code that writes its rows.
 
 pub mod calls;
+pub mod dosage_plot;
 pub mod groups;
 pub mod mqc;
 pub mod needles;

@@ -1,13 +1,15 @@
 //! `--mqc`: a MultiQC custom-content table, one row per sample: the calls table's values, the
 //! call first, under MultiQC's header block (section, table settings, and for every column a
 //! title, a description and, for numbers, a format at the calls table's precision). Checked with
-//! MultiQC itself in CI (workflows/multiqc/check_report.py).
+//! MultiQC itself in CI (workflows/multiqc/check_report.py). Beside it go the General Statistics
+//! columns and the cohort's X-vs-Y dosage scatter plot ([`super::dosage_plot`]).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use super::calls::{self, CALLS_HEADER};
+use super::dosage_plot::{DosagePlot, Reported, XAxis};
 use super::summary::PredictSummary;
 
 /// A column of the MultiQC table: its calls-table name, title, description and MultiQC display
@@ -129,6 +131,16 @@ fn column_headers(columns: &[&Column]) -> String {
 /// (tab-separated; MultiQC finds both by their `_mqc` suffix, and the other extension keeps a
 /// workflow's `*_mqc.tsv` glob to one file).
 pub fn general_stats_path(path: &Path) -> PathBuf {
+    beside(path, "_stats_mqc.txt")
+}
+
+/// Where the dosage scatter plot goes: beside `path`, `NAME_mqc.tsv` → `NAME_dosage_mqc.json`.
+pub fn dosage_path(path: &Path) -> PathBuf {
+    beside(path, "_dosage_mqc.json")
+}
+
+/// `path`'s name without `_mqc.tsv` (or `.tsv`), with `suffix`.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -136,7 +148,51 @@ pub fn general_stats_path(path: &Path) -> PathBuf {
         .strip_suffix("_mqc.tsv")
         .or_else(|| name.strip_suffix(".tsv"))
         .unwrap_or(&name);
-    path.with_file_name(format!("{stem}_stats_mqc.txt"))
+    path.with_file_name(format!("{stem}{suffix}"))
+}
+
+/// The dosage plot as MultiQC custom content (JSON): a scatter plot, a point per sample coloured
+/// by the reported sex (MultiQC's legend groups them), at full precision.
+fn dosage_scatter(summaries: &[PredictSummary]) -> serde_json::Value {
+    let plot = DosagePlot::of(summaries);
+    let data: serde_json::Map<String, serde_json::Value> = plot
+        .points
+        .iter()
+        .map(|p| {
+            let point = serde_json::json!({
+                "x": p.x,
+                "y": p.y.estimate,
+                "color": p.reported.hex(),
+                "group": p.reported.label(),
+            });
+            (p.sample.to_string(), point)
+        })
+        .collect();
+    let (xlab, categories) = match plot.axis {
+        XAxis::XDosage => ("X dosage (2 = XX, 1 = XY)", None),
+        XAxis::Reported => (
+            "Reported sex (this model has no X output)",
+            Some(Reported::ALL.map(Reported::label)),
+        ),
+    };
+    serde_json::json!({
+        "id": "genosift_dosage",
+        "section_name": "genosift: X and Y dosage",
+        "description": "Y dosage (1 = XY, 0 = XX) of each sample against its X dosage (copies \
+            relative to the autosomes; XX females lie at (2, 0), XY males at (1, 1)) or, for a \
+            model without an X output, against its reported sex; coloured by the reported sex. \
+            The calls table gives each dosage's 95% interval.",
+        "plot_type": "scatter",
+        "pconfig": {
+            "id": "genosift_dosage_plot",
+            "title": "genosift: X and Y dosage",
+            "xlab": xlab,
+            "ylab": "Y dosage (1 = XY, 0 = XX)",
+            "categories": categories,
+            "ymin": 0,
+        },
+        "data": data,
+    })
 }
 
 /// The table of `columns` under `header`, a row per sample.
@@ -161,8 +217,8 @@ fn table(header: String, columns: &[&Column], summaries: &[PredictSummary]) -> S
     text
 }
 
-/// Writes the section table to `path` and the General Statistics columns beside it
-/// ([`general_stats_path`]).
+/// Writes the section table to `path` and beside it the General Statistics columns
+/// ([`general_stats_path`]) and the dosage scatter plot ([`dosage_path`]).
 pub fn write(path: &Path, summaries: &[PredictSummary]) -> Result<()> {
     let all: Vec<&Column> = COLUMNS.iter().collect();
     let general: Vec<&Column> = GENERAL_STATS
@@ -175,9 +231,11 @@ pub fn write(path: &Path, summaries: &[PredictSummary]) -> Result<()> {
         })
         .collect();
     let stats = general_stats_path(path);
+    let dosage = dosage_path(path);
     for (p, text) in [
         (path, table(section_header(), &all, summaries)),
         (&stats, table(general_stats_header(), &general, summaries)),
+        (&dosage, dosage_scatter(summaries).to_string()),
     ] {
         super::write_atomic(p, text.as_bytes())
             .with_context(|| format!("cannot write {}", p.display()))?;
@@ -207,5 +265,39 @@ mod tests {
         assert_eq!(p("out/demo_mqc.tsv"), Path::new("out/demo_stats_mqc.txt"));
         assert_eq!(p("demo.tsv"), Path::new("demo_stats_mqc.txt"));
         assert_eq!(p("demo"), Path::new("demo_stats_mqc.txt"));
+        assert_eq!(
+            dosage_path(Path::new("out/demo_mqc.tsv")),
+            Path::new("out/demo_dosage_mqc.json")
+        );
+    }
+
+    #[test]
+    fn the_dosage_scatter_holds_every_sample_with_a_dosage() {
+        use crate::call::dosage::Dosage;
+        use crate::call::Call;
+        use crate::cohort::sheet::Sex;
+        use crate::output::summary::example;
+        let y = |e: f64| {
+            Some(Dosage {
+                estimate: e,
+                lo: e - 0.1,
+                hi: e + 0.1,
+            })
+        };
+        let summaries = [
+            example("F1", Some(Sex::Female), Call::Female, y(0.012345678), None),
+            example("M1", None, Call::Male, y(0.987654321), None),
+            example("P1", None, Call::Male, None, None),
+        ];
+        let v = dosage_scatter(&summaries);
+        assert_eq!(v["plot_type"], "scatter");
+        assert_eq!(v["pconfig"]["categories"][1], "reported male");
+        let data = v["data"].as_object().unwrap();
+        assert_eq!(data.len(), 2);
+        // Full precision, and the reported sex as the colour group.
+        assert_eq!(data["F1"]["y"], 0.012345678);
+        assert_eq!(data["F1"]["x"], 0.0);
+        assert_eq!(data["F1"]["group"], "reported female");
+        assert_eq!(data["M1"]["group"], "sex not reported");
     }
 }

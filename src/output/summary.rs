@@ -147,3 +147,51 @@ pub fn write(
     super::write_atomic(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
 }
+
+/// A called sample's summary for the output modules' tests: `sample`, reported `expected`,
+/// called `call`, with the Y dosage `y` (and an X dosage `x` when given).
+#[cfg(test)]
+pub(crate) fn example(
+    sample: &str,
+    expected: Option<Sex>,
+    call: Call,
+    y: Option<Dosage>,
+    x: Option<Dosage>,
+) -> PredictSummary {
+    PredictSummary {
+        sample: sample.into(),
+        species: "human".into(),
+        n_records: 1000,
+        n_bp: 150_000,
+        n_chunks: 1000,
+        n_groups: 63,
+        dropped_chunks: 0,
+        fraction: None,
+        threshold: None,
+        rule: "lr",
+        chunks_scored: 1000,
+        y_hits: Some(5),
+        log_lr: Some(0.0),
+        posterior_male: Some(0.5),
+        min_confidence: 0.99,
+        max_confidence: Some(1.0),
+        call,
+        no_call_reason: None,
+        y_dosage: y,
+        flag: None,
+        x_dosage: x,
+        karyotype: None,
+        expected_sex: expected,
+        sex_check: expected.map(|e| SexCheck::of(call, e)),
+        stopped_early: false,
+        seconds: 1.0,
+        model_seconds: 0.5,
+        tokenize_seconds: 0.1,
+        input: InputSummary {
+            order: "file",
+            records_read: 1000,
+            unmapped: 0,
+            skipped: Skipped::default(),
+        },
+    }
+}

@@ -3,11 +3,12 @@
 
     check_report.py MULTIQC_DATA_JSON CALLS_TSV...
 
-MultiQC must have found both of genosift's custom-content files for every sample of the calls
+MultiQC must have found genosift's three custom-content files for every sample of the calls
 tables: the section table (`id: genosift`, every column) and the General Statistics columns
 (`call`, `posterior_male`, `y_dosage`, `sex_check`), with the values at the calls table's
 precision and the display formats that keep it on screen (MultiQC's default shows one decimal,
-so 0.96 and 0.995 both read "1.0")."""
+so 0.96 and 0.995 both read "1.0"); and the dosage scatter plot (`genosift_dosage_plot`), the
+samples' points merged into one plot, y the Y dosage, grouped by the reported sex."""
 
 import csv
 import json
@@ -53,6 +54,27 @@ def general_stats(report: dict, problems: list):
     return data
 
 
+def scatter(report: dict, rows: list, problems: list) -> None:
+    """The X-vs-Y dosage plot: a point per sample with a Y dosage, in the reported sex's group."""
+    raw = report.get("report_saved_raw_data", {})
+    points = raw.get("multiqc_genosift_dosage_plot", {})
+    if not points:
+        problems.append(f"no genosift dosage scatter plot (data: {sorted(raw)})")
+        return
+    for row in rows:
+        if row["y_dosage"] == "NA":
+            continue
+        point = points.get(row["sample"])
+        if point is None:
+            problems.append(f"dosage plot: no point for {row['sample']} (have {sorted(points)})")
+            continue
+        if abs(float(point["y"]) - float(row["y_dosage"])) > 5e-5:
+            problems.append(f"dosage plot: {row['sample']} y is {point['y']}, calls.tsv y_dosage {row['y_dosage']}")
+        group = {"male": "reported male", "female": "reported female"}.get(row["expected_sex"], "sex not reported")
+        if point.get("group") != group:
+            problems.append(f"dosage plot: {row['sample']} is in {point.get('group')!r}, not {group!r}")
+
+
 def main() -> int:
     data_json, *calls_files = sys.argv[1:]
     with open(data_json) as f:
@@ -76,12 +98,13 @@ def main() -> int:
                 problems.append(f"{where}: no row for {row['sample']} (have {sorted(data)})")
             else:
                 compare(where, got, row, columns, problems)
+    scatter(report, rows, problems)
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
     if problems:
         return 1
-    print(f"MultiQC {report.get('config_version', '?')}: genosift's table and General Statistics "
-          f"hold {len(rows)} samples at full precision")
+    print(f"MultiQC {report.get('config_version', '?')}: genosift's table, General Statistics "
+          f"and dosage plot hold {len(rows)} samples at full precision")
     return 0
 
 

@@ -30,8 +30,10 @@
 #   runtime: 240                  # minutes
 #   container: ""                 # e.g. docker://genosift/genosift:0.1.0 (with --sdm apptainer)
 #
-# Outputs per sample: {outdir}/genosift/{sample}.calls.tsv, .groups.tsv, .summary.json, _mqc.tsv
-# and _stats_mqc.txt (MultiQC custom content: the section table, General Statistics columns); the table: {outdir}/genosift_calls.tsv; logs: {outdir}/logs/genosift/.
+# Outputs per sample: {outdir}/genosift/{sample}.calls.tsv, .groups.tsv, .summary.json, _mqc.tsv,
+# _stats_mqc.txt and _dosage_mqc.json (MultiQC custom content: the section table, General
+# Statistics columns, the X-vs-Y dosage scatter plot); the table: {outdir}/genosift_calls.tsv;
+# logs: {outdir}/logs/genosift/.
 
 import shlex
 from pathlib import Path
@@ -82,6 +84,7 @@ rule genosift_predict:
         summary=f"{GENOSIFT_OUT}/genosift/{{sample}}.summary.json",
         mqc=f"{GENOSIFT_OUT}/genosift/{{sample}}_mqc.tsv",
         mqc_stats=f"{GENOSIFT_OUT}/genosift/{{sample}}_stats_mqc.txt",
+        mqc_dosage=f"{GENOSIFT_OUT}/genosift/{{sample}}_dosage_mqc.json",
     log:
         f"{GENOSIFT_OUT}/logs/genosift/{{sample}}.log",
     wildcard_constraints:

@@ -18,6 +18,7 @@ process GENOSIFT_PREDICT {
     tuple val(meta), path("*.summary.json"), emit: summary
     tuple val(meta), path("*_mqc.tsv"), emit: mqc
     tuple val(meta), path("*_stats_mqc.txt"), emit: mqc_stats
+    tuple val(meta), path("*_dosage_mqc.json"), emit: mqc_dosage
     tuple val("${task.process}"), val('genosift'), eval("genosift --version | sed 's/^genosift //'"), topic: versions, emit: versions_genosift
 
     when:
@@ -58,5 +59,6 @@ process GENOSIFT_PREDICT {
     touch ${prefix}.summary.json
     touch ${prefix}_mqc.tsv
     touch ${prefix}_stats_mqc.txt
+    touch ${prefix}_dosage_mqc.json
     """
 }
