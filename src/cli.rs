@@ -401,7 +401,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.0)]
     pub chunk_loss_weight: f32,
     /// Weight of a second per-chunk loss "this chunk is from the X" (ours, issue 18: the X
-    /// dosage and the karyotype); 0: no X output.
+    /// dosage and the karyotype); 0: no X output. With --recipe, every stage trains it.
     #[arg(long, default_value_t = 0.0, value_name = "W")]
     pub x_loss_weight: f32,
     /// Redraw male training groups until they hold a Y chunk (the paper does this for validation
@@ -424,7 +424,7 @@ pub struct TrainArgs {
 }
 
 /// The `train` flags a recipe sets itself.
-const RECIPE_SETS: [&str; 18] = [
+const RECIPE_SETS: [&str; 17] = [
     "chunks",
     "chunk_len",
     "lr",
@@ -439,7 +439,6 @@ const RECIPE_SETS: [&str; 18] = [
     "reads",
     "valid_groups",
     "chunk_loss_weight",
-    "x_loss_weight",
     "force_y",
     "y_boost",
     "read_errors",

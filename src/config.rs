@@ -291,10 +291,17 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<EvaluateConfig> {
     })
 }
 
+fn check_x_loss_weight(w: f32, p: &mut Problems) {
+    p.check(w.is_finite() && w >= 0.0, || {
+        format!("--x-loss-weight {w}: expected a weight ≥ 0")
+    });
+}
+
 /// `train --recipe`: the recipe and the flags that still apply (the rest are the recipe's; clap
 /// refuses them beside `--recipe`).
 pub fn recipe(a: &TrainArgs, recipe: RecipeArg) -> Result<RecipeOptions> {
     let mut p = Problems::default();
+    check_x_loss_weight(a.x_loss_weight, &mut p);
     p.check(a.recipe_scale > 0.0 && a.recipe_scale <= 100.0, || {
         format!(
             "--recipe-scale {}: expected a factor in (0, 100]",
@@ -322,11 +329,13 @@ pub fn recipe(a: &TrainArgs, recipe: RecipeArg) -> Result<RecipeOptions> {
         device: device(a.compute.device),
         dry_run: a.dry_run,
         scale: a.recipe_scale,
+        x_loss_weight: a.x_loss_weight,
     })
 }
 
 pub fn train(a: &TrainArgs) -> Result<TrainOptions> {
     let mut p = Problems::default();
+    check_x_loss_weight(a.x_loss_weight, &mut p);
     p.check(a.x_loss_weight <= 0.0 || a.chunk_loss_weight > 0.0, || {
         "--x-loss-weight needs --chunk-loss-weight > 0 (the X dosage and karyotype sit beside the per-chunk Y output)".into()
     });

@@ -581,6 +581,18 @@ fn recipe_trains_every_stage_calibrates_and_resumes() {
         ["genosift", "genosift", "genosift", "cp", "genosift", "mv"],
         "{text}"
     );
+    // An X output is trained in every stage.
+    let dry_x = recipe()
+        .args(["--x-loss-weight", "1", "--dry-run"])
+        .assert()
+        .success();
+    let text = String::from_utf8(dry_x.get_output().stdout.clone()).unwrap();
+    let trains: Vec<&str> = text.lines().filter(|l| l.contains(" train ")).collect();
+    assert_eq!(trains.len(), 3, "{text}");
+    assert!(
+        trains.iter().all(|l| l.contains(" --x-loss-weight 1 ")),
+        "{text}"
+    );
     recipe()
         .args(["--lr", "1e-3"])
         .assert()
@@ -594,6 +606,7 @@ fn recipe_trains_every_stage_calibrates_and_resumes() {
             "reads",
             "--recipe-scale",
             "0",
+            "--x-loss-weight=-1",
             "--out",
             "..",
         ])
@@ -602,9 +615,11 @@ fn recipe_trains_every_stage_calibrates_and_resumes() {
         .assert()
         .code(1)
         .stderr(
-            predicates::str::contains("--recipe-scale 0").and(predicates::str::contains(
-                "--out ..: a recipe needs a directory name",
-            )),
+            predicates::str::contains("--recipe-scale 0")
+                .and(predicates::str::contains("--x-loss-weight -1"))
+                .and(predicates::str::contains(
+                    "--out ..: a recipe needs a directory name",
+                )),
         );
 }
 

@@ -163,6 +163,8 @@ pub struct RecipeOptions {
     /// Every amount of data (groups seen, validation groups, calibration pool) × this; 1 is the
     /// recipe as documented, less gives a quick check of the whole run.
     pub scale: f64,
+    /// Weight of the X loss in every stage (`--x-loss-weight`); 0: no X output.
+    pub x_loss_weight: f32,
 }
 
 /// Where the stages of a run to `out` are kept: `OUT.stages` beside it.
@@ -206,7 +208,7 @@ fn stage_options(
         reads: Some(READ_LEN),
         valid_groups: scaled(stage.valid_per_genome, opts.scale) * valid_genomes,
         chunk_loss_weight: CHUNK_LOSS_WEIGHT,
-        x_loss_weight: 0.0,
+        x_loss_weight: opts.x_loss_weight,
         force_y: false,
         y_boost: Y_BOOST,
         read_errors: stage.read_errors,
@@ -496,6 +498,7 @@ mod tests {
             device: DeviceKind::Cpu,
             dry_run: false,
             scale,
+            x_loss_weight: 0.0,
         }
     }
 
@@ -523,6 +526,20 @@ mod tests {
         // Scaled: every amount shrinks, none to nothing.
         let small = stage_options(&READS_STAGE, &options(Recipe::Reads, 0.001), None, 12);
         assert_eq!((small.warmup, small.steps, small.valid_groups), (1, 10, 12));
+        assert!(o.iter().all(|o| o.x_loss_weight == 0.0));
+    }
+
+    #[test]
+    fn an_x_loss_weight_goes_to_every_stage_and_its_command() {
+        let opts = RecipeOptions {
+            x_loss_weight: 0.5,
+            ..options(Recipe::Reads, 1.0)
+        };
+        for stage in stages(Recipe::Reads) {
+            let o = stage_options(&stage, &opts, None, 12);
+            assert_eq!(o.x_loss_weight, 0.5);
+            assert!(train_command(&o).contains(" --x-loss-weight 0.5 "));
+        }
     }
 
     #[test]
