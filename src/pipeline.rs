@@ -3,14 +3,18 @@
 //!
 //! The reader thread parses, chunks and groups; it blocks when the channel is full, so memory is
 //! bounded by the channel's capacity whatever the input's length. The calling thread takes groups
-//! in input order, `batch_groups` at a time, and scores them on the pool it is given. Batches are
-//! cut from the input order alone, so the result does not depend on the thread count.
+//! in input order, `batch_groups` at a time, and scores them on the pool it is given, tokenizing
+//! the next batch beside the model's forward passes on the same pool (the model never waits for
+//! tokens while a thread of the pool is free). Batches are cut from the input order alone, so the
+//! result does not depend on the thread count.
 
 use std::thread;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
+use crate::bundle::ModelBundle;
 use crate::call::dosage::{XCount, XEvidence};
 use crate::call::lr::{EvidenceCall, YEvidence};
 use crate::call::paper::SampleCall;
@@ -19,10 +23,11 @@ use crate::chunk::{Chunk, Chunker};
 use crate::error::InputError;
 use crate::group::{ChunkGroup, Grouper};
 use crate::input::{Input, InputStats, RecordSink};
+use crate::model::{ChunkLogits, GroupScore};
 use crate::output::groups::GroupsTable;
 use crate::output::needles::Needles;
 use crate::progress::Progress;
-use crate::score::Scorer;
+use crate::score::{self, ChunkTokens, Scorer};
 
 /// How far to read and what to keep.
 #[derive(Debug, Clone)]
@@ -204,8 +209,67 @@ impl Books {
     }
 }
 
+/// A batch taken from the channel and tokenized, ready for the model: whole groups and, at the
+/// end of the input, the partial group (tokenized only when its Y logits are used).
+struct Ready {
+    whole: Vec<GroupMsg>,
+    tokens: ChunkTokens,
+    partial: Option<(GroupMsg, Option<ChunkTokens>)>,
+}
+
+impl Ready {
+    fn is_empty(&self) -> bool {
+        self.whole.is_empty() && self.partial.is_none()
+    }
+}
+
+/// Splits the partial piece (the input's last) off `batch` and tokenizes both; with the seconds
+/// it took.
+fn tokenize_batch(
+    bundle: &ModelBundle,
+    mut batch: Vec<GroupMsg>,
+    partial_logits: bool,
+) -> (Ready, f64) {
+    let t = Instant::now();
+    let partial = matches!(batch.last(), Some(m) if matches!(m.piece, Piece::Partial(_)))
+        .then(|| batch.pop().expect("a last message"));
+    let seqs = batch
+        .iter()
+        .flat_map(|m| m.chunks().iter().map(|c| c.seq.as_slice()));
+    let tokens = score::tokenize(bundle, seqs);
+    let partial = partial.map(|m| {
+        let tokens = partial_logits
+            .then(|| score::tokenize(bundle, m.chunks().iter().map(|c| c.seq.as_slice())));
+        (m, tokens)
+    });
+    let ready = Ready {
+        whole: batch,
+        tokens,
+        partial,
+    };
+    (ready, t.elapsed().as_secs_f64())
+}
+
+/// The model's scores of a ready batch: its whole groups and the partial group's logits.
+type Scored = (Vec<GroupScore>, Option<ChunkLogits>);
+
+fn score_ready(scorer: &mut Scorer, ready: &Ready) -> Result<Scored> {
+    let scores = if ready.whole.is_empty() {
+        Vec::new()
+    } else {
+        scorer.groups_of(&ready.tokens)?
+    };
+    let partial = match &ready.partial {
+        Some((_, Some(tokens))) => scorer.chunk_logits_of(tokens),
+        _ => None,
+    };
+    Ok((scores, partial))
+}
+
 /// Scores batches until the input ends, `--max-groups` is reached or (returning `true`) the call
-/// is confident.
+/// is confident. The next batch is read and tokenized while the model scores this one (side by
+/// side on the pool, so the model's threads take up tokenizing whenever they would wait); batches
+/// are cut as before, from the input order and `--max-groups` alone.
 fn score_all(
     scorer: &mut Scorer,
     rx: &Receiver<GroupMsg>,
@@ -214,56 +278,74 @@ fn score_all(
     groups_table: &mut GroupsTable,
     progress: &mut Progress,
 ) -> Result<bool> {
-    loop {
-        let remaining = opts.max_groups.map(|m| m - books.groups.n_groups);
-        if remaining == Some(0) {
-            return Ok(false);
-        }
-        let want = remaining.map_or(opts.batch_groups, |r| {
-            r.min(opts.batch_groups as u64) as usize
-        });
-        let mut batch = next_batch(rx, want);
-        if batch.is_empty() {
-            return Ok(false);
-        }
-        let partial = matches!(batch.last(), Some(m) if matches!(m.piece, Piece::Partial(_)))
-            .then(|| batch.pop().expect("a last message"));
-        if !batch.is_empty() {
-            let seqs = batch
-                .iter()
-                .flat_map(|m| m.chunks().iter().map(|c| c.seq.as_slice()));
-            let scores = scorer.groups(seqs)?;
-            for (msg, score) in batch.iter().zip(&scores) {
-                let Piece::Whole(group) = &msg.piece else {
-                    unreachable!("only the last message is partial")
-                };
-                books.groups.add(score.p_female);
-                books.add_chunks(
-                    Some(group.seq_no),
-                    &group.chunks,
-                    &score.chunk_logits,
-                    &score.x_logits,
-                );
-                groups_table.row(group, score)?;
-                books.last_pos = (msg.records_through, msg.bp_through);
-            }
-            let bp = batch
-                .iter()
-                .map(|m| m.chunks().iter().map(|c| c.bp as u64).sum::<u64>());
-            progress.tick(books.groups.n_groups, bp.sum());
-        }
-        if let (Some(msg), true) = (partial, books.evidence.is_some()) {
-            let chunks = msg.chunks();
-            let logits = scorer
-                .chunk_logits(chunks.iter().map(|c| c.seq.as_slice()))
-                .unwrap_or_default();
-            books.add_chunks(None, chunks, &logits.y, &logits.x);
-            books.last_pos = (msg.records_through, msg.bp_through);
-        }
+    let bundle = scorer.bundle;
+    let partial_logits = books.evidence.is_some();
+    let want = |scored: u64| {
+        opts.max_groups.map_or(opts.batch_groups, |m| {
+            (m - scored).min(opts.batch_groups as u64) as usize
+        })
+    };
+    let (mut ready, secs) = tokenize_batch(
+        bundle,
+        next_batch(rx, want(books.groups.n_groups)),
+        partial_logits,
+    );
+    scorer.timings.tokenize += secs;
+    while !ready.is_empty() {
+        let after = books.groups.n_groups + ready.whole.len() as u64;
+        let next = if ready.partial.is_some() {
+            Vec::new() // the input has ended
+        } else {
+            next_batch(rx, want(after))
+        };
+        let (scored, (next, secs)) = rayon::join(
+            || score_ready(scorer, &ready),
+            || tokenize_batch(bundle, next, partial_logits),
+        );
+        scorer.timings.tokenize += secs;
+        book(books, &ready, scored?, groups_table)?;
+        let bp = ready
+            .whole
+            .iter()
+            .flat_map(|m| m.chunks())
+            .map(|c| c.bp as u64);
+        progress.tick(books.groups.n_groups, bp.sum());
         if opts.stop_when_confident && books.confident(opts.min_confidence) {
             return Ok(true);
         }
+        ready = next;
     }
+    Ok(false)
+}
+
+/// Enters a scored batch in the books and its groups in `--groups`.
+fn book(
+    books: &mut Books,
+    ready: &Ready,
+    scored: Scored,
+    groups_table: &mut GroupsTable,
+) -> Result<()> {
+    let (scores, partial) = scored;
+    for (msg, score) in ready.whole.iter().zip(&scores) {
+        let Piece::Whole(group) = &msg.piece else {
+            unreachable!("only the last message is partial")
+        };
+        books.groups.add(score.p_female);
+        books.add_chunks(
+            Some(group.seq_no),
+            &group.chunks,
+            &score.chunk_logits,
+            &score.x_logits,
+        );
+        groups_table.row(group, score)?;
+        books.last_pos = (msg.records_through, msg.bp_through);
+    }
+    if let (Some((msg, Some(_))), true) = (&ready.partial, books.evidence.is_some()) {
+        let logits = partial.unwrap_or_default();
+        books.add_chunks(None, msg.chunks(), &logits.y, &logits.x);
+        books.last_pos = (msg.records_through, msg.bp_through);
+    }
+    Ok(())
 }
 
 /// Up to `want` groups: blocks for the first, then takes what completes the batch.

@@ -60,21 +60,23 @@ impl<'a> Scorer<'a> {
         seqs: impl IntoIterator<Item = &'s [u8]>,
     ) -> Result<Vec<GroupScore>, ModelError> {
         let tokens = self.tokenize(seqs);
+        self.groups_of(&tokens)
+    }
+
+    /// [`Scorer::groups`] of chunks already tokenized (by [`tokenize`]).
+    pub fn groups_of(&mut self, tokens: &ChunkTokens) -> Result<Vec<GroupScore>, ModelError> {
         let t = Instant::now();
-        let scores = score_groups(self.bundle, &tokens);
+        let scores = score_groups(self.bundle, tokens);
         self.timings.model += t.elapsed().as_secs_f64();
         scores
     }
 
-    /// Per-chunk Y (and X) logits alone, for chunks that make no whole group (averaged over both
-    /// strands likewise); `None` without a chunk classifier.
-    pub fn chunk_logits<'s>(
-        &mut self,
-        seqs: impl IntoIterator<Item = &'s [u8]>,
-    ) -> Option<ChunkLogits> {
-        let tokens = self.tokenize(seqs);
+    /// Per-chunk Y (and X) logits alone of chunks already tokenized (by [`tokenize`]), for
+    /// chunks that make no whole group (averaged over both strands likewise); `None` without a
+    /// chunk classifier.
+    pub fn chunk_logits_of(&mut self, tokens: &ChunkTokens) -> Option<ChunkLogits> {
         let t = Instant::now();
-        let logits = chunk_logits(self.bundle, &tokens);
+        let logits = chunk_logits(self.bundle, tokens);
         self.timings.model += t.elapsed().as_secs_f64();
         logits
     }
@@ -180,7 +182,7 @@ mod tests {
         }
         // Chunks outside whole groups: the same average.
         let alone = Scorer::new(&b)
-            .chunk_logits(fwd_seqs[..3].iter().map(Vec::as_slice))
+            .chunk_logits_of(&tokenize(&b, fwd_seqs[..3].iter().map(Vec::as_slice)))
             .unwrap();
         for (i, l) in alone.y.iter().enumerate() {
             assert!(close(*l, both.chunk_logits[i]), "chunk {i} alone");

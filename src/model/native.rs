@@ -597,8 +597,8 @@ fn layer_norm(x: &mut [f32], h: usize, ln: &Norm, eps: f32) {
 simd_dispatch! {
     fn layer_norm_seq(x: &mut [f32], h: usize, gamma: &[f32], beta: &[f32], eps: f32) {
         for row in x.chunks_exact_mut(h) {
-            let mean = row.iter().sum::<f32>() / h as f32;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+            let mean = lane_sum(row, |v| v) / h as f32;
+            let var = lane_sum(row, |v| (v - mean) * (v - mean)) / h as f32;
             let inv = 1.0 / (var + eps).sqrt();
             for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
                 *v = (*v - mean) * inv * g + b;
@@ -610,18 +610,53 @@ simd_dispatch! {
 simd_dispatch! {
     fn softmax_rows(x: &mut [f32], n: usize) {
         for row in x.chunks_exact_mut(n) {
-            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            let mut sum = 0.0;
+            let max = lane_max(row);
             for v in row.iter_mut() {
                 *v = exp(*v - max);
-                sum += *v;
             }
-            let inv = 1.0 / sum;
+            let inv = 1.0 / lane_sum(row, |v| v);
             for v in row.iter_mut() {
                 *v *= inv;
             }
         }
     }
+}
+
+/// Partial sums (or maxima) a reduction keeps side by side: a plain fold over floats is one
+/// serial chain the compiler may not reorder, so it runs a lane at a time; [`LANES`] chains in a
+/// fixed order vectorise and give the same result on every run and thread count.
+const LANES: usize = 8;
+
+/// The sum of `f(v)` over `xs`: [`LANES`] interleaved partial sums, then the tail, then the lanes
+/// in order.
+#[inline(always)]
+fn lane_sum(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0f32; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(v);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(0.0, |s, &v| s + f(v));
+    acc.iter().fold(tail, |s, &a| s + a)
+}
+
+/// The maximum of `xs` (−∞ for none), by lanes as [`lane_sum`].
+#[inline(always)]
+fn lane_max(xs: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = a.max(v);
+        }
+    }
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    acc.iter().fold(tail, |m, &a| m.max(a))
 }
 
 /// `e^x` for `x ≤ 0` down to −87 (softmax after subtracting the row maximum): Cephes' `expf`
@@ -677,6 +712,34 @@ mod tests {
             sum += term / (2.0 * n + 1.0);
         }
         sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn lane_reductions_and_softmax_match_f64_on_ragged_rows() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 24) as f32 * 20.0 - 10.0
+        };
+        for n in 0..=41 {
+            let row: Vec<f32> = (0..n).map(|_| next()).collect();
+            let sum: f64 = row.iter().map(|&v| v as f64).sum();
+            assert!((lane_sum(&row, |v| v) as f64 - sum).abs() <= 1e-5 * (1.0 + sum.abs()));
+            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            assert_eq!(lane_max(&row), max, "n {n}");
+            if n == 0 {
+                continue;
+            }
+            let mut soft = row.clone();
+            softmax_rows(&mut soft, n);
+            let z: f64 = row.iter().map(|&v| (v as f64 - max as f64).exp()).sum();
+            for (&s, &v) in soft.iter().zip(&row) {
+                let want = (v as f64 - max as f64).exp() / z;
+                assert!((s as f64 - want).abs() <= 1e-6, "n {n}: {s} vs {want}");
+            }
+        }
     }
 
     #[test]
