@@ -43,9 +43,7 @@ fn main() -> Result<()> {
     Settings {
         chunks,
         chunk_len,
-        read_len: None,
-        both_strands: false,
-        calibration: Default::default(),
+        ..Settings::default()
     }
     .save(&out)?;
     eprintln!(

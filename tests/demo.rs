@@ -525,3 +525,41 @@ fn a_sheet_with_one_swapped_sample_gives_one_mismatch_and_exit_code_3() {
             "\tfemale\tmismatch\tNA\tNA\tNA\tNA\n",
         ));
 }
+
+/// `GENOSIFT_PRECISION`: a bad value is one clear error; bf16 (where the CPU has it) is named in
+/// the summary JSON and warned about against the demo model's f32 calibration.
+#[test]
+fn precision_is_chosen_named_and_checked_against_the_calibration() {
+    genosift()
+        .env("GENOSIFT_PRECISION", "f16")
+        .args(["predict", "-q", "--species", "human", "-m"])
+        .arg(demo(""))
+        .arg(demo("demo-male.fq.gz"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "GENOSIFT_PRECISION=f16: expected f32, bf16 or auto",
+        ));
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("s.json");
+    let out = genosift()
+        .env("GENOSIFT_PRECISION", "auto")
+        .args(["predict", "--species", "human", "--summary-json"])
+        .arg(&json)
+        .arg("-m")
+        .arg(demo(""))
+        .arg(demo("demo-male.fq.gz"))
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    match v["precision"].as_str().unwrap() {
+        "bf16" => assert!(
+            stderr.contains("calibrated with f32 weight products, this run uses bf16"),
+            "{stderr}"
+        ),
+        "f32" => assert!(!stderr.contains("calibrated with"), "{stderr}"),
+        other => panic!("precision {other}"),
+    }
+}

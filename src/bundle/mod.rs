@@ -120,4 +120,42 @@ impl ModelBundle {
         settings.calibration.clear();
         settings.both_strands = both_strands;
     }
+
+    /// Calibrates at this run's precision ([`crate::model::Precision`]): a calibration made at
+    /// another no longer holds, so it is dropped (with a warning naming its species).
+    pub fn calibrate_at_run_precision(&mut self) {
+        let run = self.engine.precision();
+        let settings = &mut self.settings;
+        if settings.precision == run {
+            return;
+        }
+        if !settings.calibration.is_empty() {
+            let species: Vec<&str> = settings.calibration.keys().map(String::as_str).collect();
+            tracing::warn!(
+                "precision changes from {} to {}: the earlier calibration ({}) is dropped",
+                settings.precision.as_str(),
+                run.as_str(),
+                species.join(", ")
+            );
+        }
+        settings.calibration.clear();
+        settings.precision = run;
+    }
+
+    /// Warns when this run's precision is not the one the model was calibrated at.
+    pub fn warn_precision_mismatch(&self) {
+        let (run, calibrated) = (self.engine.precision(), self.settings.precision);
+        if run != calibrated && !self.settings.calibration.is_empty() {
+            tracing::warn!(
+                "{}: calibrated with {} weight products, this run uses {} ({}): the \
+                 calibration may not hold; recalibrate at {} or unset {}",
+                self.dir.display(),
+                calibrated.as_str(),
+                run.as_str(),
+                crate::model::PRECISION_ENV,
+                run.as_str(),
+                crate::model::PRECISION_ENV
+            );
+        }
+    }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::call::calibration::Calibration;
 use crate::error::ModelError;
+use crate::model::Precision;
 
 pub const FILE_NAME: &str = "genosift.json";
 pub const DEFAULT_CHUNKS: usize = 16;
@@ -27,9 +28,17 @@ pub struct Settings {
     /// two; set by `calibrate --both-strands`, since the calibration rests on that scoring.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub both_strands: bool,
+    /// The arithmetic of the encoder's weight products the calibration was made with (absent:
+    /// f32); set by `calibrate`, checked by `predict`.
+    #[serde(default, skip_serializing_if = "is_f32")]
+    pub precision: Precision,
     /// Per-species calibration, by species name.
     #[serde(default)]
     pub calibration: BTreeMap<String, Calibration>,
+}
+
+fn is_f32(p: &Precision) -> bool {
+    *p == Precision::F32
 }
 
 impl Default for Settings {
@@ -39,6 +48,7 @@ impl Default for Settings {
             chunk_len: DEFAULT_CHUNK_LEN,
             read_len: None,
             both_strands: false,
+            precision: Precision::F32,
             calibration: BTreeMap::new(),
         }
     }
@@ -66,8 +76,7 @@ impl Settings {
                 chunks: n_chunks.unwrap_or(DEFAULT_CHUNKS),
                 chunk_len: chunk_len.unwrap_or(DEFAULT_CHUNK_LEN),
                 read_len: None,
-                both_strands: false,
-                calibration: BTreeMap::new(),
+                ..Settings::default()
             }
         };
         let bad_spread = settings.calibration.iter().find(|(_, c)| {

@@ -10,6 +10,7 @@ use crate::experiment::{evaluate, karyotypes, plot, reads_eval};
 pub fn run(a: &EvaluateArgs) -> Result<()> {
     let config = crate::config::evaluate(a)?;
     let bundle = super::open_model(&a.pool.common)?;
+    bundle.warn_precision_mismatch();
     match config {
         EvaluateConfig::Reads(opts) => {
             let test = reads_eval::score_test_reads(&bundle, &a.pool.samples, &opts)?;

@@ -22,6 +22,7 @@ use crate::score::{thread_pool, Scorer};
 pub fn run(a: &PredictArgs) -> Result<()> {
     let config = crate::config::predict(a)?;
     let bundle = super::open_model(&a.common)?;
+    bundle.warn_precision_mismatch();
     if !bundle.engine.has_head() {
         return Err(crate::error::ModelError::NoHead {
             dir: bundle.dir.clone(),
@@ -249,6 +250,7 @@ fn run_info(bundle: &ModelBundle, threads: usize) -> RunInfo {
         chunk_len: bundle.settings.chunk_len,
         both_strands: bundle.settings.both_strands,
         threads,
+        precision: bundle.engine.precision().as_str(),
     }
 }
 

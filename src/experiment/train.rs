@@ -373,8 +373,7 @@ pub fn save_model_dir(
         chunks: opts.chunks,
         chunk_len: opts.chunk_len,
         read_len: opts.reads,
-        both_strands: false,
-        calibration: Default::default(),
+        ..Settings::default()
     };
     settings.save(tmp.path())?;
     #[cfg(unix)]

@@ -6,6 +6,7 @@
 //! vectors out. Moving to another burn version touches only `model/`.
 
 pub mod bert;
+pub mod bf16;
 pub mod config;
 pub mod device;
 pub mod head;
@@ -220,6 +221,7 @@ enum Inner {
 pub struct Engine {
     inner: Inner,
     pub config: BertConfig,
+    precision: Precision,
 }
 
 /// The environment variable that picks the CPU encoder: `native` (the default) or `burn`
@@ -249,6 +251,51 @@ impl CpuKernel {
     }
 }
 
+/// The environment variable that picks the arithmetic of the native CPU encoder's weight
+/// products: `f32` (the default), `bf16` (AMX tiles, else AVX512-BF16; an error where the CPU has
+/// neither) or `auto` (bf16 where the CPU has AMX, else f32).
+pub const PRECISION_ENV: &str = "GENOSIFT_PRECISION";
+
+/// The arithmetic of the encoder's weight products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    /// bf16 products, f32 sums ([`bf16`]).
+    Bf16,
+}
+
+impl Precision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+/// What `GENOSIFT_PRECISION` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrecisionWish {
+    Exactly(Precision),
+    /// bf16 where the CPU has it.
+    Auto,
+}
+
+impl PrecisionWish {
+    fn from_env() -> Result<Self, ModelError> {
+        match std::env::var(PRECISION_ENV).as_deref() {
+            Err(_) | Ok("") | Ok("f32") => Ok(Self::Exactly(Precision::F32)),
+            Ok("bf16") => Ok(Self::Exactly(Precision::Bf16)),
+            Ok("auto") => Ok(Self::Auto),
+            Ok(other) => Err(ModelError::Device(format!(
+                "{PRECISION_ENV}={other}: expected f32, bf16 or auto"
+            ))),
+        }
+    }
+}
+
 /// Runs `$native` with `$bert`, `$head` and `$dev` bound for the native CPU path, or `$body` with
 /// `$m` bound to the burn classifier and `$dev` to its device, whatever the backend.
 macro_rules! with_model {
@@ -273,7 +320,39 @@ macro_rules! with_model {
     };
 }
 
+/// Sets the native encoder's arithmetic as `wish` asks: bf16 forced on a CPU without it is an
+/// error naming the variable.
+fn native_precision(bert: &mut NativeBert, wish: PrecisionWish) -> Result<Precision, ModelError> {
+    match wish {
+        PrecisionWish::Exactly(Precision::F32) => Ok(Precision::F32),
+        // The AVX512-BF16 kernel was slower than f32 where measured (BENCHMARKS.md): auto takes
+        // bf16 with AMX only.
+        PrecisionWish::Auto => Ok(
+            if bf16::Kernel::best() == Some(bf16::Kernel::Amx) && bert.use_bf16() {
+                Precision::Bf16
+            } else {
+                Precision::F32
+            },
+        ),
+        PrecisionWish::Exactly(Precision::Bf16) => {
+            if bert.use_bf16() {
+                Ok(Precision::Bf16)
+            } else {
+                Err(ModelError::Device(format!(
+                    "{PRECISION_ENV}=bf16: this CPU has no AVX512-BF16 (or the model's hidden \
+                     size is not a multiple of 32); use f32 or auto"
+                )))
+            }
+        }
+    }
+}
+
 impl Engine {
+    /// The arithmetic of the encoder's weight products in this run.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
     /// Builds the model from a weight file (the CPU encoder as `GENOSIFT_CPU_KERNEL` says).
     /// Returns it with the keys that were left unused.
     pub fn load(
@@ -292,6 +371,13 @@ impl Engine {
         cpu_kernel: CpuKernel,
     ) -> Result<(Self, Vec<String>), ModelError> {
         device::check_available(kind)?;
+        let mut precision = Precision::F32;
+        let forced_bf16 = PrecisionWish::from_env()? == PrecisionWish::Exactly(Precision::Bf16);
+        if forced_bf16 && (kind != DeviceKind::Cpu || cpu_kernel != CpuKernel::Native) {
+            return Err(ModelError::Device(format!(
+                "{PRECISION_ENV}=bf16: only the native CPU encoder has bf16 products"
+            )));
+        }
         let (inner, unused) = match kind {
             DeviceKind::Cpu => {
                 let dev = Default::default();
@@ -301,10 +387,11 @@ impl Engine {
                         bert: l.bert,
                         head: l.head,
                     })),
-                    CpuKernel::Native => Inner::Native(Box::new(NativeCpu {
-                        bert: NativeBert::from_burn(l.bert, config.layer_norm_eps),
-                        head: l.head,
-                    })),
+                    CpuKernel::Native => {
+                        let mut bert = NativeBert::from_burn(l.bert, config.layer_norm_eps);
+                        precision = native_precision(&mut bert, PrecisionWish::from_env()?)?;
+                        Inner::Native(Box::new(NativeCpu { bert, head: l.head }))
+                    }
                 };
                 (inner, l.unused)
             }
@@ -327,6 +414,7 @@ impl Engine {
             Self {
                 inner,
                 config: config.clone(),
+                precision,
             },
             unused,
         ))

@@ -118,6 +118,8 @@ pub struct RunInfo {
     pub chunk_len: usize,
     pub both_strands: bool,
     pub threads: usize,
+    /// The arithmetic of the encoder's weight products (`f32`, `bf16`).
+    pub precision: &'static str,
 }
 
 /// Writes the summary JSON (complete or absent): one sample's under `summary`, a sheet's
@@ -138,6 +140,7 @@ pub fn write(
         "chunk_len": run.chunk_len,
         "both_strands": run.both_strands,
         "threads": run.threads,
+        "precision": run.precision,
     });
     match summaries {
         [one] if !as_list => value["summary"] = serde_json::to_value(one)?,
