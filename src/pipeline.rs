@@ -267,9 +267,10 @@ fn score_ready(scorer: &mut Scorer, ready: &Ready) -> Result<Scored> {
 }
 
 /// Scores batches until the input ends, `--max-groups` is reached or (returning `true`) the call
-/// is confident. The next batch is read and tokenized while the model scores this one (side by
-/// side on the pool, so the model's threads take up tokenizing whenever they would wait); batches
-/// are cut as before, from the input order and `--max-groups` alone.
+/// is confident. The next batch is taken from the channel (the reader thread runs ahead, so it is
+/// usually there already) and tokenized while the model scores this one, side by side on the pool,
+/// so the pool's threads take up tokenizing whenever the model leaves them idle; batches are cut
+/// from the input order and `--max-groups` alone.
 fn score_all(
     scorer: &mut Scorer,
     rx: &Receiver<GroupMsg>,

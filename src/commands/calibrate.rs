@@ -10,7 +10,6 @@ pub fn run(a: &CalibrateArgs) -> Result<()> {
     let opts = crate::config::calibrate(&a.pool)?;
     let mut bundle = super::open_model(&a.pool.common)?;
     bundle.set_both_strands(a.both_strands);
-    bundle.calibrate_at_run_precision();
     let cal = calibrate(
         &a.pool.common.model,
         &mut bundle,

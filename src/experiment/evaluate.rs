@@ -230,6 +230,7 @@ pub fn calibrate(
     if !matches!(rule, "median" | "quantile") {
         bail!("--rule {rule}: expected median or quantile");
     }
+    bundle.calibrate_at_run_precision();
     let mut result = BTreeMap::new();
     for (species, set) in resample_split(bundle, sheet, Split::Valid, opts)? {
         let male_share =

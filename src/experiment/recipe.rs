@@ -332,8 +332,10 @@ fn plan(opts: &RecipeOptions) -> Result<Plan> {
     let mut calibration = calibration(opts.recipe);
     calibration.pool = scaled(calibration.pool, opts.scale);
     let final_dir = stages_dir(&opts.out).join("final");
+    // The precision asked for changes the calibration (not the training, which is f32).
+    let precision = std::env::var(crate::model::PRECISION_ENV).unwrap_or_default();
     let calibration_key = format!(
-        "{key}\n{}",
+        "{key}\n{}\nprecision {precision}",
         calibrate_command(&calibration, &final_dir, &opts.samples)
     );
     Ok(Plan {

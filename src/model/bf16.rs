@@ -315,7 +315,8 @@ mod amx {
             static USABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
             *USABLE.get_or_init(|| {
                 #[allow(unused_unsafe)]
-                // SAFETY: CPUID leaf 7 exists on every x86-64 CPU that runs this binary's baseline.
+                // SAFETY: CPUID is always available on x86-64; on a CPU without leaf 7 the bits
+                // read as zero or garbage, and the kernel then refuses the tile state.
                 let leaf = unsafe { std::arch::x86_64::__cpuid_count(7, 0) };
                 let cpu = leaf.edx & (1 << 22) != 0 && leaf.edx & (1 << 24) != 0;
                 cpu && request_tile_state()

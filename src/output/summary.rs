@@ -58,7 +58,8 @@ pub struct PredictSummary {
     pub seconds: f64,
     /// Time in the model's forward passes.
     pub model_seconds: f64,
-    /// Time tokenizing chunks.
+    /// Time tokenizing chunks (beside the model's passes, on the same pool: the two overlap, and
+    /// their sum can exceed `seconds`).
     pub tokenize_seconds: f64,
     /// How the input was read.
     pub input: InputSummary,
