@@ -105,19 +105,12 @@ impl ModelBundle {
         if settings.both_strands == both_strands {
             return;
         }
-        if !settings.calibration.is_empty() {
-            let species: Vec<&str> = settings.calibration.keys().map(String::as_str).collect();
-            tracing::warn!(
-                "scoring changes to {}: the earlier calibration ({}) is dropped",
-                if both_strands {
-                    "both strands"
-                } else {
-                    "one strand"
-                },
-                species.join(", ")
-            );
-        }
-        settings.calibration.clear();
+        let strands = if both_strands {
+            "both strands"
+        } else {
+            "one strand"
+        };
+        settings.drop_calibration(&format!("scoring changes to {strands}"));
         settings.both_strands = both_strands;
     }
 
@@ -129,16 +122,12 @@ impl ModelBundle {
         if settings.precision == run {
             return;
         }
-        if !settings.calibration.is_empty() {
-            let species: Vec<&str> = settings.calibration.keys().map(String::as_str).collect();
-            tracing::warn!(
-                "precision changes from {} to {}: the earlier calibration ({}) is dropped",
-                settings.precision.as_str(),
-                run.as_str(),
-                species.join(", ")
-            );
-        }
-        settings.calibration.clear();
+        let change = format!(
+            "precision changes from {} to {}",
+            settings.precision.as_str(),
+            run.as_str()
+        );
+        settings.drop_calibration(&change);
         settings.precision = run;
     }
 

@@ -55,6 +55,18 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Forgets every species' calibration, saying why (`change`) and whose, when there is one.
+    pub fn drop_calibration(&mut self, change: &str) {
+        if !self.calibration.is_empty() {
+            let species: Vec<&str> = self.calibration.keys().map(String::as_str).collect();
+            tracing::warn!(
+                "{change}: the earlier calibration ({}) is dropped",
+                species.join(", ")
+            );
+        }
+        self.calibration.clear();
+    }
+
     /// Reads `genosift.json` from `dir`, or builds defaults from the config's trainer fields.
     pub fn load(
         dir: &Path,

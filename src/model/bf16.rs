@@ -69,10 +69,6 @@ impl PackedBf16 {
         Self { words, pairs, k, n }
     }
 
-    pub fn k(&self) -> usize {
-        self.k
-    }
-
     /// Whether products over `cols` can use the packing (they start at a panel's edge).
     pub fn covers(&self, cols: &Range<usize>) -> bool {
         cols.start.is_multiple_of(PANEL) && cols.end <= self.n
@@ -579,6 +575,6 @@ mod tests {
         let p = PackedBf16::pack(&[0.0; 6 * 70], 6, 70);
         assert!(p.covers(&(0..70)) && p.covers(&(32..64)));
         assert!(!p.covers(&(16..48)) && !p.covers(&(0..71)));
-        assert_eq!(p.k(), 6);
+        assert_eq!(p.k, 6);
     }
 }

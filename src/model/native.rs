@@ -864,17 +864,18 @@ mod tests {
 
     /// The [CLS] vector of a sequence does not depend on what it is batched with, nor on the
     /// thread count (fixed row blocks), to the bit.
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+    }
+
     #[test]
     fn cls_is_independent_of_batch_and_threads() {
         let cfg = BertConfig::preset("tiny", 600).expect("tiny preset");
         let (_, native) = random_model(&cfg, 3);
         let b = batch(&[40, 300, 7, 120], 600, 5);
-        let pool = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .expect("pool")
-        };
         let one = pool(1).install(|| native.cls(&b));
         let two = pool(3).install(|| native.cls(&b));
         assert_eq!(one, two);
@@ -899,12 +900,6 @@ mod tests {
             eprintln!("this CPU has no bf16 products: not tested here");
             return;
         }
-        let pool = |t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .expect("pool")
-        };
         let one = pool(1).install(|| native.cls(&b));
         let three = pool(3).install(|| native.cls(&b));
         assert_eq!(one, three);
