@@ -5,6 +5,40 @@
 //! Outside, the model is an [`Engine`]: token batches ([`crate::tokenize::TokenBatch`]) in, plain
 //! vectors out. Moving to another burn version touches only `model/`.
 
+/// Runs `$body` compiled for AVX-512 or AVX2 + FMA when the CPU has them, else for the baseline
+/// target. The loops in such bodies are written to auto-vectorise in fixed lanes, so every build
+/// gives the same floats.
+macro_rules! simd_dispatch {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn imp($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    imp($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    imp($($arg),*)
+                }
+                use std::arch::is_x86_feature_detected as has;
+                if has!("avx2") && has!("fma") {
+                    if has!("avx512f") && has!("avx512bw") {
+                        // SAFETY: the CPU has the features `avx512` was compiled for.
+                        return unsafe { avx512($($arg),*) };
+                    }
+                    // SAFETY: the CPU has the features `avx2` was compiled for.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            imp($($arg),*)
+        }
+    };
+}
+
 pub mod bert;
 pub mod bf16;
 pub mod config;

@@ -24,7 +24,7 @@ use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use super::bert::{Bert, Layer};
-use super::bf16::{self, PackedBf16};
+use super::bf16::{self, PackedBf16, PackedRows};
 use super::weights::RawTensor;
 use crate::tokenize::TokenBatch;
 
@@ -72,6 +72,8 @@ pub struct NativeBert {
     embeddings_ln: Norm,
     layers: Vec<EncoderLayer>,
     last_layer_ln: Option<Norm>,
+    /// Every product in bf16 ([`NativeBert::use_bf16`]).
+    bf16: bool,
 }
 
 fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
@@ -125,10 +127,11 @@ fn fused_qkv<B: Backend>(layer: &Layer<B>) -> Dense {
 }
 
 impl NativeBert {
-    /// From now on, the encoder's matrix products with weights run in bf16 (weights rounded once,
-    /// here; activations per product; sums in f32; see [`bf16`]). `false`, and nothing changes,
-    /// where the CPU lacks AVX512-BF16 or the hidden size is not a multiple of the packing's
-    /// panel (32 columns). The attention's own products (scores, context) stay f32.
+    /// From now on, the encoder's matrix products run in bf16 with sums in f32 (see [`bf16`]):
+    /// weights rounded once, here (their f32 copies are freed), activations per product; in the
+    /// attention, queries, keys, values and the softmax's probabilities rounded per sequence
+    /// and head. `false`, and nothing changes, where the CPU lacks AVX512-BF16 or the hidden
+    /// size is not a multiple of the packing's panel (32 columns).
     pub fn use_bf16(&mut self) -> bool {
         if !bf16::available() || !self.hidden.is_multiple_of(bf16::PANEL) {
             return false;
@@ -141,8 +144,12 @@ impl NativeBert {
                 &mut l.output,
             ] {
                 d.bf16 = Some(PackedBf16::pack(&d.w, d.d_in, d.d_out));
+                // Every product with this layer's weights starts at a multiple of the hidden
+                // size, so at a panel's edge: the packing covers them all.
+                d.w = Vec::new();
             }
         }
+        self.bf16 = true;
         true
     }
 }
@@ -195,6 +202,7 @@ impl NativeBert {
             embeddings_ln: norm(&embeddings.layer_norm),
             layers,
             last_layer_ln: last_layer_ln.as_ref().map(norm),
+            bf16: false,
         }
     }
 
@@ -289,14 +297,11 @@ impl NativeBert {
     fn layer(&self, l: &EncoderLayer, x: Vec<f32>, seqs: &[Seq], cls_only: bool) -> Vec<f32> {
         let h = self.hidden;
         let total = x.len() / h;
-        let mut a = x.to_vec();
-        if let Some(ln) = &l.pre_attention_ln {
-            layer_norm(&mut a, h, ln, self.eps);
-        }
+        let ln = l.pre_attention_ln.as_ref();
         let (mut out, ctx) = if cls_only {
-            let starts = seqs.iter().map(|s| s.start);
-            let resid = gather_rows(&x, h, starts.clone());
-            let a_cls = gather_rows(&a, h, starts);
+            let resid = gather_rows(&x, h, seqs.iter().map(|s| s.start));
+            let a_cls = self.acts(&resid, ln);
+            let a = self.acts(&x, ln);
             let n = seqs.len();
             let mut q = vec![0f32; n * h];
             matmul(&a_cls, h, &l.qkv, 0..h, &mut q, false);
@@ -323,8 +328,10 @@ impl NativeBert {
             };
             (resid, self.attention(&qv, &spans, n))
         } else {
+            let a = self.acts(&x, ln);
             let mut qkv = vec![0f32; total * 3 * h];
             matmul(&a, h, &l.qkv, 0..3 * h, &mut qkv, false);
+            drop(a);
             add_bias(&mut qkv, &l.qkv.b);
             let spans: Vec<Span> = seqs
                 .iter()
@@ -345,9 +352,15 @@ impl NativeBert {
             let ctx = self.attention(&qv, &spans, total);
             (x, ctx)
         };
-        drop(a);
         // out = resid + ctx W_o + b_o
-        matmul(&ctx, h, &l.attention_out, 0..h, &mut out, true);
+        matmul(
+            &self.acts(&ctx, None),
+            h,
+            &l.attention_out,
+            0..h,
+            &mut out,
+            true,
+        );
         add_bias(&mut out, &l.attention_out.b);
         if let Some(ln) = &l.attention_out_ln {
             layer_norm(&mut out, h, ln, self.eps);
@@ -359,23 +372,62 @@ impl NativeBert {
         out
     }
 
+    /// The rows of `x` through `ln` (as they are without one), ready for products with weights:
+    /// in bf16 mode rounded once here, for every product that reads them.
+    fn acts(&self, x: &[f32], ln: Option<&Norm>) -> Acts {
+        let h = self.hidden;
+        if !self.bf16 {
+            let mut x = x.to_vec();
+            if let Some(ln) = ln {
+                layer_norm(&mut x, h, ln, self.eps);
+            }
+            return Acts::F32(x);
+        }
+        let mut rows = PackedRows::zeroed(x.len() / h, h);
+        let pairs = rows.pairs();
+        x.par_chunks(EW_ROWS * h)
+            .zip(rows.words_mut().par_chunks_mut(EW_ROWS * pairs))
+            .for_each(|(x, d)| layer_norm_bf16(x, h, ln, self.eps, d, pairs));
+        Acts::Bf16(rows)
+    }
+
     /// `x += W2 GELU(W1 LN(x) + b1) + b2` (no LN in post-LN models), a block of rows at a time
     /// so that the 4h-wide intermediate of a block stays in cache (a whole batch's would not:
     /// 16 × 512 rows × 3,072 × 4 bytes = 100 MB).
     fn feed_forward(&self, l: &EncoderLayer, x: &mut [f32]) {
         let h = self.hidden;
         let ffn = l.intermediate.d_out;
-        x.par_chunks_mut(ROW_BLOCK * h).for_each(|xb| {
-            let mut f = xb.to_vec();
-            if let Some(ln) = &l.post_attention_ln {
-                layer_norm_seq(&mut f, h, &ln.gamma, &ln.beta, self.eps);
-            }
-            let mut inter = vec![0f32; xb.len() / h * ffn];
-            gemm_block(&f, h, &l.intermediate, 0..ffn, &mut inter, false);
-            bias_gelu_seq(&mut inter, &l.intermediate.b);
-            gemm_block(&inter, ffn, &l.output, 0..h, xb, true);
-            add_bias_seq(xb, &l.output.b);
-        });
+        let ln = l.post_attention_ln.as_ref();
+        let scratch = || (Vec::new(), PackedRows::default(), PackedRows::default());
+        x.par_chunks_mut(ROW_BLOCK * h)
+            .for_each_init(scratch, |(inter, f, g), xb| {
+                let rows = xb.len() / h;
+                // Overwritten whole by the first product (never read before).
+                inter.resize(rows * ffn, 0.0);
+                let inter = &mut inter[..rows * ffn];
+                match (&l.intermediate.bf16, &l.output.bf16) {
+                    (Some(w1), Some(w2)) => {
+                        f.reset(rows, h);
+                        let pairs = f.pairs();
+                        layer_norm_bf16(xb, h, ln, self.eps, f.words_mut(), pairs);
+                        bf16::gemm_rows(f.view(), w1, 0..ffn, inter, false);
+                        g.reset(rows, ffn);
+                        let pairs = g.pairs();
+                        bias_gelu_bf16(inter, &l.intermediate.b, g.words_mut(), pairs);
+                        bf16::gemm_rows(g.view(), w2, 0..h, xb, true);
+                    }
+                    _ => {
+                        let mut f = xb.to_vec();
+                        if let Some(ln) = ln {
+                            layer_norm_seq(&mut f, h, &ln.gamma, &ln.beta, self.eps);
+                        }
+                        gemm_block(&f, h, &l.intermediate, 0..ffn, inter, false);
+                        bias_gelu_seq(inter, &l.intermediate.b);
+                        gemm_block(inter, ffn, &l.output, 0..h, xb, true);
+                    }
+                }
+                add_bias_seq(xb, &l.output.b);
+            });
     }
 
     /// Multi-head attention of each span's query rows over its keys; returns the context rows
@@ -384,40 +436,20 @@ impl NativeBert {
         let h = self.hidden;
         let nh = self.heads;
         let hd = h / nh;
-        let scale = 1.0 / (hd as f32).sqrt();
         let blocks: Vec<Vec<f32>> = (0..spans.len() * nh)
             .into_par_iter()
             .map(|task| {
                 let (s, head) = (&spans[task / nh], task % nh);
-                let (m, keys) = (s.q_rows, s.keys);
-                if m == 0 || keys == 0 {
-                    return vec![0f32; m * hd];
+                if s.q_rows == 0 || s.keys == 0 {
+                    return vec![0f32; s.q_rows * hd];
                 }
-                let q = Strided::rows(&qkv.q[s.q_start * qkv.q_stride + head * hd..], qkv.q_stride);
-                let kv_at = s.k_start * qkv.kv_stride + head * hd;
-                let v = Strided::rows(&qkv.v[kv_at..], qkv.kv_stride);
-                // Kᵀ: element (d, j) is K's row j, column d.
-                let kt = Strided {
-                    data: &qkv.k[kv_at..],
-                    rs: 1,
-                    cs: qkv.kv_stride,
-                };
-                let mut scores = vec![0f32; m * keys];
-                gemm_into(m, keys, hd, &mut scores, keys, q, kt, scale, false);
-                softmax_rows(&mut scores, keys);
-                let mut out = vec![0f32; m * hd];
-                gemm_into(
-                    m,
-                    hd,
-                    keys,
-                    &mut out,
-                    hd,
-                    Strided::rows(&scores, keys),
-                    v,
-                    1.0,
-                    false,
-                );
-                out
+                let view = HeadView::of(qkv, s, head * hd, hd);
+                // A [CLS]-only query row gains too little from bf16 tiles to pay for packing.
+                if self.bf16 && s.q_rows >= bf16::MIN_ROWS {
+                    view.context_bf16()
+                } else {
+                    view.context_f32()
+                }
             })
             .collect();
         let mut ctx = vec![0f32; q_total * h];
@@ -431,6 +463,95 @@ impl NativeBert {
         ctx
     }
 }
+
+/// One head of one span: its query rows, keys and values (`hd` columns each, at their strides).
+struct HeadView<'a> {
+    q: Strided<'a>,
+    k: Strided<'a>,
+    v: Strided<'a>,
+    rows: usize,
+    keys: usize,
+    hd: usize,
+}
+
+impl<'a> HeadView<'a> {
+    fn of(qkv: &QkvView<'a>, s: &Span, col: usize, hd: usize) -> Self {
+        let kv_at = s.k_start * qkv.kv_stride + col;
+        Self {
+            q: Strided::rows(&qkv.q[s.q_start * qkv.q_stride + col..], qkv.q_stride),
+            k: Strided::rows(&qkv.k[kv_at..], qkv.kv_stride),
+            v: Strided::rows(&qkv.v[kv_at..], qkv.kv_stride),
+            rows: s.q_rows,
+            keys: s.keys,
+            hd,
+        }
+    }
+
+    fn scale(&self) -> f32 {
+        1.0 / (self.hd as f32).sqrt()
+    }
+
+    /// `softmax(q kᵀ / √hd) v`, `[rows, hd]`, in f32.
+    fn context_f32(&self) -> Vec<f32> {
+        let (m, keys, hd) = (self.rows, self.keys, self.hd);
+        // Kᵀ: element (d, j) is K's row j, column d.
+        let kt = Strided {
+            data: self.k.data,
+            rs: 1,
+            cs: self.k.rs,
+        };
+        let mut scores = vec![0f32; m * keys];
+        gemm_into(
+            m,
+            keys,
+            hd,
+            &mut scores,
+            keys,
+            self.q,
+            kt,
+            self.scale(),
+            false,
+        );
+        softmax_rows(&mut scores, keys);
+        let mut out = vec![0f32; m * hd];
+        let p = Strided::rows(&scores, keys);
+        gemm_into(m, hd, keys, &mut out, hd, p, self.v, 1.0, false);
+        out
+    }
+
+    /// [`Self::context_f32`] with bf16 products: keys and values packed once, then a block of
+    /// query rows at a time (scaled queries, scores, softmax, probabilities · values), so that
+    /// a block's scores stay in cache.
+    fn context_bf16(&self) -> Vec<f32> {
+        let (m, keys, hd) = (self.rows, self.keys, self.hd);
+        let (q, k, v) = (self.q, self.k, self.v);
+        let kt = PackedBf16::pack_columns_of(hd, keys, |j| &k.data[j * k.rs..][..hd]);
+        let vp = PackedBf16::pack_rows_of(keys, hd, |j| &v.data[j * v.rs..][..hd]);
+        let scale = self.scale();
+        let mut out = vec![0f32; m * hd];
+        // Each block's products and softmax overwrite the buffers whole: no zeroing between.
+        let mut scores = vec![0f32; ATTENTION_ROWS.min(m) * keys];
+        let (mut qb, mut p) = (PackedRows::default(), PackedRows::default());
+        for (b, o) in out.chunks_mut(ATTENTION_ROWS * hd).enumerate() {
+            let (r0, rows) = (b * ATTENTION_ROWS, o.len() / hd);
+            qb.reset(rows, hd);
+            for i in 0..rows {
+                let src = &q.data[(r0 + i) * q.rs..][..hd];
+                bf16::round_pairs(src, scale, qb.row_mut(i));
+            }
+            let scores = &mut scores[..rows * keys];
+            bf16::gemm_rows(qb.view(), &kt, 0..keys, scores, false);
+            p.reset(rows, keys);
+            let pairs = p.pairs();
+            softmax_rows_bf16(scores, keys, p.words_mut(), pairs);
+            bf16::gemm_rows(p.view(), &vp, 0..hd, o, false);
+        }
+        out
+    }
+}
+
+/// Query rows per block of [`HeadView::context_bf16`] (two AMX row blocks).
+const ATTENTION_ROWS: usize = 64;
 
 /// The query rows of one sequence and the keys they attend to.
 struct Span {
@@ -454,9 +575,15 @@ fn gather_rows(x: &[f32], h: usize, rows: impl Iterator<Item = usize>) -> Vec<f3
         .collect()
 }
 
+/// Activations going into products with weights: f32 rows, or rows rounded to bf16 once.
+enum Acts {
+    F32(Vec<f32>),
+    Bf16(PackedRows),
+}
+
 /// `out[rows × cols.len()] (+)= a[rows × k] · w[:, cols]`, in fixed blocks of rows run in parallel.
 fn matmul(
-    a: &[f32],
+    a: &Acts,
     k: usize,
     w: &Dense,
     cols: std::ops::Range<usize>,
@@ -467,9 +594,20 @@ fn matmul(
     if n == 0 || k == 0 {
         return;
     }
-    out.par_chunks_mut(ROW_BLOCK * n)
-        .zip(a.par_chunks(ROW_BLOCK * k))
-        .for_each(|(o, a)| gemm_block(a, k, w, cols.clone(), o, accumulate));
+    let blocks = out.par_chunks_mut(ROW_BLOCK * n);
+    match a {
+        Acts::F32(a) => blocks
+            .zip(a.par_chunks(ROW_BLOCK * k))
+            .for_each(|(o, a)| gemm_block(a, k, w, cols.clone(), o, accumulate)),
+        Acts::Bf16(rows) => {
+            let packed = w.bf16.as_ref().expect("bf16 activations meet bf16 weights");
+            assert!(packed.covers(&cols), "bf16 weights cover columns {cols:?}");
+            blocks.enumerate().for_each(|(b, o)| {
+                let a = rows.block(b * ROW_BLOCK, o.len() / n);
+                bf16::gemm_rows(a, packed, cols.clone(), o, accumulate);
+            });
+        }
+    }
 }
 
 /// [`matmul`] on one block of rows, on this thread.
@@ -490,7 +628,8 @@ fn gemm_block(
     if m == 0 || n == 0 {
         return;
     }
-    if let Some(packed) = w.bf16.as_ref().filter(|p| p.covers(&cols)) {
+    if let Some(packed) = &w.bf16 {
+        assert!(packed.covers(&cols), "bf16 weights cover columns {cols:?}");
         return bf16::gemm(a, packed, cols, out, accumulate);
     }
     let rhs = Strided::rows(&w.w[cols.start..], w.d_out);
@@ -566,31 +705,6 @@ fn gemm_into(
     }
 }
 
-/// Runs `$body` compiled for AVX2 + FMA when the CPU has them (the loops are written to
-/// auto-vectorise), else for the baseline target.
-macro_rules! simd_dispatch {
-    (fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
-        fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn imp($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) {
-                    imp($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the CPU has the features `avx2` was compiled for.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            imp($($arg),*)
-        }
-    };
-}
-
 /// Rows per element-wise task.
 const EW_ROWS: usize = 64;
 
@@ -612,11 +726,27 @@ simd_dispatch! {
 simd_dispatch! {
     fn bias_gelu_seq(x: &mut [f32], b: &[f32]) {
         for row in x.chunks_exact_mut(b.len()) {
-            for (v, &bj) in row.iter_mut().zip(b) {
-                let y = *v + bj;
-                *v = 0.5 * y * (1.0 + erf(y * std::f32::consts::FRAC_1_SQRT_2));
-            }
+            bias_gelu_row(row, b);
         }
+    }
+}
+
+simd_dispatch! {
+    /// [`bias_gelu_seq`], each row then rounded to bf16 pairs into `dst` (`pairs` words a row)
+    /// while it is in cache.
+    fn bias_gelu_bf16(x: &mut [f32], b: &[f32], dst: &mut [u32], pairs: usize) {
+        for (row, d) in x.chunks_exact_mut(b.len()).zip(dst.chunks_exact_mut(pairs)) {
+            bias_gelu_row(row, b);
+            bf16::round_pairs_inline(row, 1.0, d);
+        }
+    }
+}
+
+#[inline(always)]
+fn bias_gelu_row(row: &mut [f32], b: &[f32]) {
+    for (v, &bj) in row.iter_mut().zip(b) {
+        let y = *v + bj;
+        *v = 0.5 * y * (1.0 + erf(y * std::f32::consts::FRAC_1_SQRT_2));
     }
 }
 
@@ -628,13 +758,34 @@ fn layer_norm(x: &mut [f32], h: usize, ln: &Norm, eps: f32) {
 simd_dispatch! {
     fn layer_norm_seq(x: &mut [f32], h: usize, gamma: &[f32], beta: &[f32], eps: f32) {
         for row in x.chunks_exact_mut(h) {
-            let mean = lane_sum(row, |v| v) / h as f32;
-            let var = lane_sum(row, |v| (v - mean) * (v - mean)) / h as f32;
-            let inv = 1.0 / (var + eps).sqrt();
-            for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
-                *v = (*v - mean) * inv * g + b;
-            }
+            norm_row(row, gamma, beta, eps);
         }
+    }
+}
+
+simd_dispatch! {
+    /// The rows of `x` through `ln` (as they are without one), each rounded to bf16 pairs into
+    /// `dst` (`pairs` words a row); `x` is left as it is.
+    fn layer_norm_bf16(x: &[f32], h: usize, ln: Option<&Norm>, eps: f32, dst: &mut [u32], pairs: usize) {
+        let mut row = vec![0f32; h];
+        for (src, d) in x.chunks_exact(h).zip(dst.chunks_exact_mut(pairs)) {
+            row.copy_from_slice(src);
+            if let Some(ln) = ln {
+                norm_row(&mut row, &ln.gamma, &ln.beta, eps);
+            }
+            bf16::round_pairs_inline(&row, 1.0, d);
+        }
+    }
+}
+
+#[inline(always)]
+fn norm_row(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let h = row.len();
+    let mean = lane_sum(row, |v| v) / h as f32;
+    let var = lane_sum(row, |v| (v - mean) * (v - mean)) / h as f32;
+    let inv = 1.0 / (var + eps).sqrt();
+    for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
+        *v = (*v - mean) * inv * g + b;
     }
 }
 
@@ -649,6 +800,21 @@ simd_dispatch! {
             for v in row.iter_mut() {
                 *v *= inv;
             }
+        }
+    }
+}
+
+simd_dispatch! {
+    /// [`softmax_rows`], the probabilities rounded to bf16 pairs into `dst` (`pairs` words a
+    /// row); `x` keeps the unnormalised exponentials.
+    fn softmax_rows_bf16(x: &mut [f32], n: usize, dst: &mut [u32], pairs: usize) {
+        for (row, d) in x.chunks_exact_mut(n).zip(dst.chunks_exact_mut(pairs)) {
+            let max = lane_max(row);
+            for v in row.iter_mut() {
+                *v = exp(*v - max);
+            }
+            let inv = 1.0 / lane_sum(row, |v| v);
+            bf16::round_pairs_inline(row, inv, d);
         }
     }
 }
@@ -673,21 +839,23 @@ fn lane_sum(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     acc.iter().fold(tail, |s, &a| s + a)
 }
 
-/// The maximum of `xs` (−∞ for none), by lanes as [`lane_sum`].
+/// The maximum of `xs` (−∞ for none; NaNs are passed over), in lanes as [`lane_sum`] (the
+/// maximum does not depend on their order), twice as many to fill wider vectors.
 #[inline(always)]
 fn lane_max(xs: &[f32]) -> f32 {
-    let mut acc = [f32::NEG_INFINITY; LANES];
-    let mut chunks = xs.chunks_exact(LANES);
+    let mut acc = [f32::NEG_INFINITY; 2 * LANES];
+    let mut chunks = xs.chunks_exact(2 * LANES);
     for c in &mut chunks {
         for (a, &v) in acc.iter_mut().zip(c) {
-            *a = a.max(v);
+            // A plain compare (not `f32::max`, which orders NaNs) compiles to one instruction.
+            *a = if v > *a { v } else { *a };
         }
     }
     let tail = chunks
         .remainder()
         .iter()
-        .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    acc.iter().fold(tail, |m, &a| m.max(a))
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+    acc.iter().fold(tail, |m, &a| if a > m { a } else { m })
 }
 
 /// `e^x` for `x ≤ 0` down to −87 (softmax after subtracting the row maximum): Cephes' `expf`
@@ -703,7 +871,11 @@ fn exp(x: f32) -> f32 {
         * r
         + 0.5;
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n from its exponent bits. `n + 127` is a whole number in [2, 254], so adding 2^23 puts it
+    // in the low mantissa bits; unlike `n as i32` (a saturating conversion, one lane at a time),
+    // these are plain integer operations that vectorise.
+    let biased = (n + (127.0 + 8_388_608.0)).to_bits() - 0x4b00_0000;
+    y * f32::from_bits(biased << 23)
 }
 
 /// `erf(x)` in float precision: a rational approximation on [−4, 4] (odd degree-13 over even
@@ -771,6 +943,49 @@ mod tests {
                 assert!((s as f64 - want).abs() <= 1e-6, "n {n}: {s} vs {want}");
             }
         }
+    }
+
+    /// The bf16 forms of softmax, layer norm and GELU round exactly what the f32 forms give.
+    #[test]
+    fn fused_roundings_round_the_f32_results() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 24) as f32 * 8.0 - 4.0
+        };
+        let (rows, n) = (3usize, 37usize);
+        let pairs = n.div_ceil(2);
+        let src: Vec<f32> = (0..rows * n).map(|_| next()).collect();
+        let rounded = |f: &[f32]| -> Vec<u32> {
+            let mut words = vec![0u32; rows * pairs];
+            for (r, w) in f.chunks_exact(n).zip(words.chunks_exact_mut(pairs)) {
+                bf16::round_pairs(r, 1.0, w);
+            }
+            words
+        };
+        let mut want = src.clone();
+        softmax_rows(&mut want, n);
+        let mut got = vec![0u32; rows * pairs];
+        softmax_rows_bf16(&mut src.clone(), n, &mut got, pairs);
+        assert_eq!(got, rounded(&want), "softmax");
+
+        let norm = Norm {
+            gamma: (0..n).map(|_| next()).collect(),
+            beta: (0..n).map(|_| next()).collect(),
+        };
+        let mut want = src.clone();
+        layer_norm_seq(&mut want, n, &norm.gamma, &norm.beta, 1e-12);
+        layer_norm_bf16(&src, n, Some(&norm), 1e-12, &mut got, pairs);
+        assert_eq!(got, rounded(&want), "layer norm");
+        layer_norm_bf16(&src, n, None, 1e-12, &mut got, pairs);
+        assert_eq!(got, rounded(&src), "no layer norm");
+
+        let mut want = src.clone();
+        bias_gelu_seq(&mut want, &norm.beta);
+        bias_gelu_bf16(&mut src.clone(), &norm.beta, &mut got, pairs);
+        assert_eq!(got, rounded(&want), "GELU");
     }
 
     #[test]
