@@ -341,7 +341,8 @@ fn book(
         groups_table.row(group, score)?;
         books.last_pos = (msg.records_through, msg.bp_through);
     }
-    if let (Some((msg, Some(_))), true) = (&ready.partial, books.evidence.is_some()) {
+    // The partial group's chunks were tokenized only when the books keep Y evidence.
+    if let Some((msg, Some(_))) = &ready.partial {
         let logits = partial.unwrap_or_default();
         books.add_chunks(None, msg.chunks(), &logits.y, &logits.x);
         books.last_pos = (msg.records_through, msg.bp_through);

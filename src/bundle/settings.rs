@@ -28,8 +28,8 @@ pub struct Settings {
     /// two; set by `calibrate --both-strands`, since the calibration rests on that scoring.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub both_strands: bool,
-    /// The arithmetic of the encoder's weight products the calibration was made with (absent:
-    /// f32); set by `calibrate`, checked by `predict`.
+    /// The arithmetic of the encoder's products the calibration was made with (absent: f32);
+    /// set by `calibrate`, checked by `predict` and `evaluate`.
     #[serde(default, skip_serializing_if = "is_f32")]
     pub precision: Precision,
     /// Per-species calibration, by species name.

@@ -21,8 +21,9 @@ pub const PANEL: usize = 32;
 /// Row pairs per AMX tile (32 bf16 of a row: 64 bytes).
 const TILE_PAIRS: usize = 16;
 
-/// Fewest activation rows for which bf16 products pay where the operands must be packed for one
-/// product (the attention's keys and values): a third of an AMX row block.
+/// Fewest query rows for which the attention takes bf16 products, whose keys and values must be
+/// packed for that one sequence and head: a third of an AMX row block, a set value (not tuned);
+/// what it keeps in f32 is the last layer's one [CLS] row per sequence, and sequences shorter.
 pub const MIN_ROWS: usize = 11;
 
 /// `x` rounded to the nearest bfloat16 (ties to even), as its 16 bits.
@@ -55,7 +56,6 @@ pub struct PackedBf16 {
     words: Vec<u32>,
     /// Row pairs: `k` halved, rounded up to a multiple of [`TILE_PAIRS`].
     pairs: usize,
-    k: usize,
     n: usize,
 }
 
@@ -109,7 +109,7 @@ impl PackedBf16 {
     fn zeroed(k: usize, n: usize) -> Self {
         let pairs = k.div_ceil(2).next_multiple_of(TILE_PAIRS);
         let words = vec![0u32; n.div_ceil(PANEL) * pairs * PANEL];
-        Self { words, pairs, k, n }
+        Self { words, pairs, n }
     }
 
     /// Whether products over `cols` can use the packing (they start at a panel's edge).
@@ -276,13 +276,9 @@ pub struct RowsView<'a> {
     pairs: usize,
 }
 
-/// `out[m × cols.len()] (+)= a[m × k] · w[:, cols]` in bf16 products with f32 sums, on this
-/// thread, with the best kernel. Needs [`available`] and [`PackedBf16::covers`]`(cols)`.
-pub fn gemm(a: &[f32], w: &PackedBf16, cols: Range<usize>, out: &mut [f32], accumulate: bool) {
-    gemm_rows(PackedRows::of(a, w.k).view(), w, cols, out, accumulate);
-}
-
-/// [`gemm`] of activations already rounded.
+/// `out[m × cols.len()] (+)= a[m × k] · w[:, cols]`, `a` the rows rounded to bf16, with f32
+/// sums, on this thread, with the best kernel. Needs [`available`] and
+/// [`PackedBf16::covers`]`(cols)`.
 pub fn gemm_rows(
     rows: RowsView,
     w: &PackedBf16,
@@ -589,9 +585,8 @@ mod amx {
 
     /// The rows (`pairs` words each, a multiple of [`ROWS`] rows) rearranged tile by tile: for
     /// each 32 rows, for each 16 row pairs, the top and the bottom 16 rows' tile (16 × 16 words
-    /// each), so that a block's tile loads read one sequential stream. Measured on the Xeon of
-    /// BENCHMARKS.md, a 256 × 768 · 768 × 3,072 product ran 1.4–1.5× faster so than with tiles
-    /// of 16 rows far apart.
+    /// each), so that a block's tile loads read one sequential stream rather than 16 rows far
+    /// apart (faster on the Xeon of BENCHMARKS.md's bf16 figures).
     #[cfg(target_arch = "x86_64")]
     fn tiles(rows: &[u32], pairs: usize) -> Vec<u32> {
         let mut out = Vec::with_capacity(rows.len());
@@ -863,6 +858,6 @@ mod tests {
         let p = PackedBf16::pack(&[0.0; 6 * 70], 6, 70);
         assert!(p.covers(&(0..70)) && p.covers(&(32..64)));
         assert!(!p.covers(&(16..48)) && !p.covers(&(0..71)));
-        assert_eq!(p.k, 6);
+        assert_eq!(p.pairs, TILE_PAIRS, "6 rows: 3 pairs, padded to a tile");
     }
 }

@@ -285,12 +285,11 @@ impl CpuKernel {
     }
 }
 
-/// The environment variable that picks the arithmetic of the native CPU encoder's weight
-/// products: `f32` (the default), `bf16` (AMX tiles, else AVX512-BF16; an error where the CPU has
+/// The environment variable that picks the arithmetic of the native CPU encoder's products: `f32` (the default), `bf16` (AMX tiles, else AVX512-BF16; an error where the CPU has
 /// neither) or `auto` (bf16 where the CPU has AMX, else f32).
 pub const PRECISION_ENV: &str = "GENOSIFT_PRECISION";
 
-/// The arithmetic of the encoder's weight products.
+/// The arithmetic of the encoder's products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
@@ -382,7 +381,7 @@ fn native_precision(bert: &mut NativeBert, wish: PrecisionWish) -> Result<Precis
 }
 
 impl Engine {
-    /// The arithmetic of the encoder's weight products in this run.
+    /// The arithmetic of the encoder's products in this run.
     pub fn precision(&self) -> Precision {
         self.precision
     }
@@ -406,8 +405,10 @@ impl Engine {
     ) -> Result<(Self, Vec<String>), ModelError> {
         device::check_available(kind)?;
         let mut precision = Precision::F32;
-        let forced_bf16 = PrecisionWish::from_env()? == PrecisionWish::Exactly(Precision::Bf16);
-        if forced_bf16 && (kind != DeviceKind::Cpu || cpu_kernel != CpuKernel::Native) {
+        let wish = PrecisionWish::from_env()?;
+        if wish == PrecisionWish::Exactly(Precision::Bf16)
+            && (kind != DeviceKind::Cpu || cpu_kernel != CpuKernel::Native)
+        {
             return Err(ModelError::Device(format!(
                 "{PRECISION_ENV}=bf16: only the native CPU encoder has bf16 products"
             )));
@@ -423,7 +424,7 @@ impl Engine {
                     })),
                     CpuKernel::Native => {
                         let mut bert = NativeBert::from_burn(l.bert, config.layer_norm_eps);
-                        precision = native_precision(&mut bert, PrecisionWish::from_env()?)?;
+                        precision = native_precision(&mut bert, wish)?;
                         Inner::Native(Box::new(NativeCpu { bert, head: l.head }))
                     }
                 };

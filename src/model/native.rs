@@ -610,7 +610,7 @@ fn matmul(
     }
 }
 
-/// [`matmul`] on one block of rows, on this thread.
+/// [`matmul`] on one block of rows of f32 activations, on this thread.
 fn gemm_block(
     a: &[f32],
     k: usize,
@@ -628,10 +628,8 @@ fn gemm_block(
     if m == 0 || n == 0 {
         return;
     }
-    if let Some(packed) = &w.bf16 {
-        assert!(packed.covers(&cols), "bf16 weights cover columns {cols:?}");
-        return bf16::gemm(a, packed, cols, out, accumulate);
-    }
+    // In bf16 mode the f32 weights are gone and every product takes `Acts::Bf16` instead.
+    assert!(w.bf16.is_none(), "an f32 product with bf16 weights");
     let rhs = Strided::rows(&w.w[cols.start..], w.d_out);
     gemm_into(m, n, k, out, n, Strided::rows(a, k), rhs, 1.0, accumulate);
 }

@@ -119,7 +119,7 @@ pub struct RunInfo {
     pub chunk_len: usize,
     pub both_strands: bool,
     pub threads: usize,
-    /// The arithmetic of the encoder's weight products (`f32`, `bf16`).
+    /// The arithmetic of the encoder's products (`f32`, `bf16`).
     pub precision: &'static str,
 }
 
