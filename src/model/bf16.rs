@@ -13,7 +13,11 @@
 //! its right-hand tiles in. Each output element is one sum in a fixed order, whatever the
 //! blocking or the thread count.
 
+use std::marker::PhantomData;
 use std::ops::Range;
+
+use bytemuck::Pod;
+use rayon::iter::{IndexedParallelIterator, ParallelExtend};
 
 /// Columns per packed panel: two 16-lane registers, or two AMX tiles side by side.
 pub const PANEL: usize = 32;
@@ -51,9 +55,88 @@ fn pair(lo: f32, hi: f32) -> u32 {
     u32::from(to_bf16(lo)) | (u32::from(to_bf16(hi)) << 16)
 }
 
+/// One 64-byte cache line of words, on a 64-byte boundary.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u32; 16]);
+
+// SAFETY: sixteen words and no padding (size 64 equals the alignment); every bit pattern is a
+// valid value.
+unsafe impl bytemuck::Zeroable for Line {}
+// SAFETY: as above; `Line` is `Copy` and `repr(C)`.
+unsafe impl bytemuck::Pod for Line {}
+
+/// Values of 4 bytes (words, floats) that start on a 64-byte boundary, as every operand of the
+/// products here is kept: each row of a tile or panel (64 bytes) then fills one cache line, where
+/// rows straddling two made AMX tile loads and stores about 3× slower on the Xeon of
+/// BENCHMARKS.md.
+#[derive(Clone, Default)]
+pub struct Aligned<T> {
+    lines: Vec<Line>,
+    len: usize,
+    values: PhantomData<T>,
+}
+
+/// bf16 pairs, aligned.
+pub type Words = Aligned<u32>;
+
+/// f32 values, aligned.
+pub type Floats = Aligned<f32>;
+
+impl<T: Pod> Aligned<T> {
+    /// Values per line.
+    const PER_LINE: usize = {
+        assert!(std::mem::size_of::<T>() == 4, "4-byte values");
+        16
+    };
+
+    /// `len` zeros, written on the rayon pool a megabyte per task (a batch's activations are
+    /// tens of megabytes).
+    pub fn zeroed(len: usize) -> Self {
+        let n = len.div_ceil(Self::PER_LINE);
+        let mut lines = Vec::with_capacity(n);
+        lines.par_extend(rayon::iter::repeat_n(Line([0; 16]), n).with_min_len(1 << 14));
+        Self {
+            lines,
+            len,
+            values: PhantomData,
+        }
+    }
+
+    /// A copy of `values`.
+    pub fn from_slice(values: &[T]) -> Self {
+        let mut a = Self::zeroed(values.len());
+        a.copy_from_slice(values);
+        a
+    }
+
+    /// At least `len` values, keeping the allocation and the values there (new ones are zero).
+    pub fn grow(&mut self, len: usize) {
+        if len > self.len {
+            self.lines
+                .resize(len.div_ceil(Self::PER_LINE), Line([0; 16]));
+            self.len = len;
+        }
+    }
+}
+
+impl<T: Pod> std::ops::Deref for Aligned<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &bytemuck::cast_slice(&self.lines)[..self.len]
+    }
+}
+
+impl<T: Pod> std::ops::DerefMut for Aligned<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut bytemuck::cast_slice_mut(&mut self.lines)[..self.len]
+    }
+}
+
 /// A weight matrix `[k × n]` rounded to bf16 and packed in panels (module docs).
 pub struct PackedBf16 {
-    words: Vec<u32>,
+    words: Words,
     /// Row pairs: `k` halved, rounded up to a multiple of [`TILE_PAIRS`].
     pairs: usize,
     n: usize,
@@ -108,7 +191,7 @@ impl PackedBf16 {
 
     fn zeroed(k: usize, n: usize) -> Self {
         let pairs = k.div_ceil(2).next_multiple_of(TILE_PAIRS);
-        let words = vec![0u32; n.div_ceil(PANEL) * pairs * PANEL];
+        let words = Words::zeroed(n.div_ceil(PANEL) * pairs * PANEL);
         Self { words, pairs, n }
     }
 
@@ -152,8 +235,8 @@ pub fn available() -> bool {
 fn avx512_usable() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bf16")
+        use std::arch::is_x86_feature_detected as has;
+        has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512bf16")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -170,16 +253,29 @@ simd_dispatch! {
     }
 }
 
+/// `src · scale` as bf16 pairs into `dst` (zero past the end of `src`), with AVX512-BF16's
+/// conversion (`VCVTNEPS2BF16`) where the CPU has it, else [`to_bf16`]. Both round to nearest
+/// even and keep NaNs quiet; the instruction also takes denormal values (below 2⁻¹²⁶ in
+/// magnitude) as zeros, which [`to_bf16`] rounds to bf16 denormals.
+pub fn round_pairs(src: &[f32], scale: f32, dst: &mut [u32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx512_usable() {
+        // SAFETY: the CPU has AVX512F, BW, VL and BF16 (checked).
+        return unsafe { x86::round_pairs(src, scale, dst) };
+    }
+    round_pairs_soft(src, scale, dst);
+}
+
 simd_dispatch! {
-    /// `src · scale` as bf16 pairs into `dst` (zero past the end of `src`).
-    pub fn round_pairs(src: &[f32], scale: f32, dst: &mut [u32]) {
+    /// [`round_pairs`] with [`to_bf16`], on any CPU.
+    fn round_pairs_soft(src: &[f32], scale: f32, dst: &mut [u32]) {
         round_pairs_inline(src, scale, dst)
     }
 }
 
-/// [`round_pairs`] to inline into a caller compiled for wider vectors.
+/// [`round_pairs_soft`] to inline into a caller compiled for wider vectors.
 #[inline(always)]
-pub fn round_pairs_inline(src: &[f32], scale: f32, dst: &mut [u32]) {
+fn round_pairs_inline(src: &[f32], scale: f32, dst: &mut [u32]) {
     assert!(2 * dst.len() >= src.len(), "too few pairs for a row");
     // A pair's low half holds the even element: in memory (little-endian), the row's bf16
     // values in order.
@@ -196,7 +292,7 @@ pub fn round_pairs_inline(src: &[f32], scale: f32, dst: &mut [u32]) {
 /// a padding row reach its output).
 #[derive(Default)]
 pub struct PackedRows {
-    words: Vec<u32>,
+    words: Words,
     m: usize,
     pairs: usize,
 }
@@ -205,19 +301,17 @@ impl PackedRows {
     /// `m` rows of `k` zeros, for the products with a [`PackedBf16`] of inner dimension `k`.
     pub fn zeroed(m: usize, k: usize) -> Self {
         let pairs = k.div_ceil(2).next_multiple_of(TILE_PAIRS);
-        let words = vec![0u32; m.next_multiple_of(amx::ROWS) * pairs];
+        let words = Words::zeroed(m.next_multiple_of(amx::ROWS) * pairs);
         Self { words, m, pairs }
     }
 
     /// Makes these `m` rows for products of inner dimension `k`, keeping the allocation: every
-    /// row must then be written whole ([`round_pairs_inline`] fills a row to its end).
+    /// row must then be written whole ([`round_pairs`] fills a row to its end).
     pub fn reset(&mut self, m: usize, k: usize) {
         self.pairs = k.div_ceil(2).next_multiple_of(TILE_PAIRS);
         self.m = m;
         let len = m.next_multiple_of(amx::ROWS) * self.pairs;
-        if self.words.len() < len {
-            self.words.resize(len, 0);
-        }
+        self.words.grow(len);
     }
 
     /// The rows of `a[m × k]`.
@@ -232,7 +326,7 @@ impl PackedRows {
         rows
     }
 
-    /// Row `i`'s words, to fill with [`round_pairs_inline`].
+    /// Row `i`'s words, to fill with [`round_pairs`].
     pub fn row_mut(&mut self, i: usize) -> &mut [u32] {
         assert!(i < self.m, "row {i} of {}", self.m);
         &mut self.words[i * self.pairs..(i + 1) * self.pairs]
@@ -328,6 +422,31 @@ mod x86 {
     use std::ops::Range;
 
     use super::{PackedBf16, PANEL};
+
+    /// [`super::round_pairs`] with `VCVTNEPS2BF16`, 16 values at a time (the last ones masked).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
+    pub(super) unsafe fn round_pairs(src: &[f32], scale: f32, dst: &mut [u32]) {
+        assert!(2 * dst.len() >= src.len(), "too few pairs for a row");
+        let halves: &mut [u16] = bytemuck::cast_slice_mut(dst);
+        let (row, rest) = halves.split_at_mut(src.len());
+        let scale = _mm512_set1_ps(scale);
+        let round = |v: __m512| -> __m256i {
+            // SAFETY: the same 32 bytes, read as 16 words.
+            unsafe { std::mem::transmute(_mm512_cvtneps_pbh(_mm512_mul_ps(v, scale))) }
+        };
+        let mut xs = src.chunks_exact(16);
+        let mut hs = row.chunks_exact_mut(16);
+        for (x, h) in (&mut xs).zip(&mut hs) {
+            // SAFETY: the load reads the chunk's 16 values, the store writes its 16 words.
+            _mm256_storeu_si256(h.as_mut_ptr().cast(), round(_mm512_loadu_ps(x.as_ptr())));
+        }
+        let (x, h) = (xs.remainder(), hs.into_remainder());
+        let mask = ((1u32 << x.len()) - 1) as u16;
+        // SAFETY: the masked load reads and the masked store writes only the tail's values.
+        let v = _mm512_maskz_loadu_ps(mask, x.as_ptr());
+        _mm256_mask_storeu_epi16(h.as_mut_ptr().cast(), mask, round(v));
+        rest.fill(0);
+    }
 
     /// Output rows per kernel call: 8 rows × 2 registers = 16 accumulators.
     const ROWS: usize = 8;
@@ -438,7 +557,8 @@ mod x86 {
 
 /// AMX tiles through inline assembly (the AMX intrinsics are not stable Rust). Tiles 0–3 hold a
 /// 32 × 32 block of sums (four 16 × 16 f32 tiles), 4–5 the block's 32 activation rows (16 each,
-/// 16 row pairs = 64 bytes a row), 6–7 the panel's two halves (16 row pairs × 16 columns).
+/// 16 row pairs = 64 bytes a row, read in place from [`PackedRows`]), 6–7 the panel's two halves
+/// (16 row pairs × 16 columns). Every tile row read is one aligned cache line ([`Words`]).
 mod amx {
     #[cfg(target_arch = "x86_64")]
     use std::arch::asm;
@@ -446,7 +566,7 @@ mod amx {
 
     use super::PackedBf16;
     #[cfg(target_arch = "x86_64")]
-    use super::{PANEL, TILE_PAIRS};
+    use super::{Line, PANEL, TILE_PAIRS};
 
     /// Output rows per block (the activation rows are padded to a multiple).
     pub(super) const ROWS: usize = 32;
@@ -531,16 +651,17 @@ mod amx {
             "padded rows"
         );
         assert!(pairs.is_multiple_of(TILE_PAIRS) && out.len() == m * n);
-        let tiled = tiles(&rows[..m.next_multiple_of(ROWS) * pairs], pairs);
         let config = TileConfig::new();
-        let mut block = [0f32; ROWS * PANEL];
+        // The partial blocks' sums, aligned as the rows.
+        let mut lines = [Line([0; 16]); ROWS * PANEL / 16];
+        let block: &mut [f32] = bytemuck::cast_slice_mut(&mut lines);
         // SAFETY: the process may use the tile state (`usable`); the configuration is 64 bytes.
         unsafe { asm!("ldtilecfg [{}]", in(reg) config.0.as_ptr(), options(nostack, readonly)) };
         for (p, c0) in (cols.start..cols.end).step_by(PANEL).enumerate() {
             let panel = w.panel(cols.start / PANEL + p);
             let width = (cols.end - c0).min(PANEL);
             for r0 in (0..m).step_by(ROWS) {
-                let a = &tiled[r0 * pairs..];
+                let a = &rows[r0 * pairs..];
                 let live = (m - r0).min(ROWS);
                 if live == ROWS && width == PANEL {
                     // A whole block: the tiles start from (and go back to) `out` itself.
@@ -551,9 +672,9 @@ mod amx {
                         stride: n * 4,
                         load: accumulate,
                     };
-                    // SAFETY: `tiled` holds rows r0..r0 + 32 (padded), `pairs` words each, as
-                    // tiles, and the panel `pairs` × 32 words; every tile load stays inside
-                    // them; the 32 × 32 sums read and written lie in `dst` (asserted).
+                    // SAFETY: `rows` holds rows r0..r0 + 32 (padded), `pairs` words each, and
+                    // the panel `pairs` × 32 words; every tile load stays inside them; the
+                    // 32 × 32 sums read and written lie in `dst` (asserted).
                     unsafe { sum_block(a, panel, pairs, c) };
                     continue;
                 }
@@ -579,27 +700,6 @@ mod amx {
         unsafe { asm!("tilerelease", options(nostack, nomem)) };
     }
 
-    /// Words per tile of activations: 16 rows × 16 row pairs.
-    #[cfg(target_arch = "x86_64")]
-    const TILE_WORDS: usize = 16 * TILE_PAIRS;
-
-    /// The rows (`pairs` words each, a multiple of [`ROWS`] rows) rearranged tile by tile: for
-    /// each 32 rows, for each 16 row pairs, the top and the bottom 16 rows' tile (16 × 16 words
-    /// each), so that a block's tile loads read one sequential stream rather than 16 rows far
-    /// apart (faster on the Xeon of BENCHMARKS.md's bf16 figures).
-    #[cfg(target_arch = "x86_64")]
-    fn tiles(rows: &[u32], pairs: usize) -> Vec<u32> {
-        let mut out = Vec::with_capacity(rows.len());
-        for block in rows.chunks_exact(ROWS * pairs) {
-            for q in (0..pairs).step_by(TILE_PAIRS) {
-                for row in block.chunks_exact(pairs) {
-                    out.extend_from_slice(&row[q..q + TILE_PAIRS]);
-                }
-            }
-        }
-        out
-    }
-
     /// Where a block's 32 × 32 sums live: row-major from `at`, rows `stride` bytes apart; `load`:
     /// start from the values there (else from zero).
     #[cfg(target_arch = "x86_64")]
@@ -610,11 +710,11 @@ mod amx {
     }
 
     /// One 32-row × 32-column block's sums over every row pair, stored at `c`; `a`: the block's
-    /// rows as [`tiles`].
+    /// rows, `pairs` words each.
     #[cfg(target_arch = "x86_64")]
     unsafe fn sum_block(a: &[u32], panel: &[u32], pairs: usize, c: Sums) {
         assert!(a.len() >= ROWS * pairs && panel.len() >= pairs * PANEL);
-        let (a_stride, b_stride) = (TILE_PAIRS * 4, PANEL * 4);
+        let (a_stride, b_stride) = (pairs * 4, PANEL * 4);
         let rows16 = 16 * c.stride / 4;
         let (c0, c1, c2, c3) = (c.at, c.at.add(16), c.at.add(rows16), c.at.add(rows16 + 16));
         if c.load {
@@ -640,7 +740,7 @@ mod amx {
             );
         }
         for q in (0..pairs).step_by(TILE_PAIRS) {
-            let top = a.as_ptr().add(q / TILE_PAIRS * 2 * TILE_WORDS);
+            let top = a.as_ptr().add(q);
             let b = panel.as_ptr().add(q * PANEL);
             asm!(
                 "tileloadd tmm4, [{top} + {sa}*1]",
@@ -652,7 +752,7 @@ mod amx {
                 "tdpbf16ps tmm2, tmm5, tmm6",
                 "tdpbf16ps tmm3, tmm5, tmm7",
                 top = in(reg) top,
-                bottom = in(reg) top.add(TILE_WORDS),
+                bottom = in(reg) top.add(16 * pairs),
                 sa = in(reg) a_stride,
                 left = in(reg) b,
                 right = in(reg) b.add(16),
@@ -807,9 +907,34 @@ mod tests {
             let plain = PackedBf16::pack(&w, k, n);
             let wt: Vec<f32> = (0..n * k).map(|i| w[(i % k) * n + i / k]).collect();
             let by_columns = PackedBf16::pack_columns_of(k, n, |c| &wt[c * k..(c + 1) * k]);
-            assert_eq!(by_columns.words, plain.words, "k {k} n {n}");
+            assert_eq!(*by_columns.words, *plain.words, "k {k} n {n}");
             let by_rows = PackedBf16::pack_rows_of(k, n, |r| &w[r * n..(r + 1) * n]);
-            assert_eq!(by_rows.words, plain.words, "k {k} n {n}");
+            assert_eq!(*by_rows.words, *plain.words, "k {k} n {n}");
+        }
+    }
+
+    /// AVX512-BF16's conversion (where the CPU has it) gives `to_bf16`'s words, short and long
+    /// rows, ties and special values included.
+    #[test]
+    fn hardware_rounding_matches_to_bf16() {
+        let mut next = stream(7);
+        let mut values: Vec<f32> = (0..1000).map(|_| next() * 1e3).collect();
+        // Ties (both parities), the largest finite values, infinities, NaNs, signed zeros.
+        let bits = [
+            0x3f80_8000u32,
+            0x3f81_8000,
+            0x7f7f_ffff,
+            0xff7f_ffff,
+            0x7f80_0000,
+        ];
+        values.extend(bits.iter().map(|&b| f32::from_bits(b)));
+        values.extend([f32::NEG_INFINITY, f32::NAN, -f32::NAN, 0.0, -0.0]);
+        for len in [0, 1, 15, 16, 17, values.len()] {
+            let mut want = vec![u32::MAX; len.div_ceil(2) + 3];
+            let mut got = want.clone();
+            round_pairs_soft(&values[..len], 0.5, &mut want);
+            round_pairs(&values[..len], 0.5, &mut got);
+            assert_eq!(got, want, "{len} values");
         }
     }
 

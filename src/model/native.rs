@@ -24,7 +24,7 @@ use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use super::bert::{Bert, Layer};
-use super::bf16::{self, PackedBf16, PackedRows};
+use super::bf16::{self, Floats, PackedBf16, PackedRows};
 use super::weights::RawTensor;
 use crate::tokenize::TokenBatch;
 
@@ -207,10 +207,10 @@ impl NativeBert {
     }
 
     /// Embeddings output for the sequences' rows.
-    fn embed(&self, batch: &TokenBatch, seqs: &[Seq]) -> Vec<f32> {
+    fn embed(&self, batch: &TokenBatch, seqs: &[Seq]) -> Floats {
         let h = self.hidden;
         let total = seqs.iter().map(|s| s.rows).sum::<usize>();
-        let mut x = vec![0f32; total * h];
+        let mut x = Floats::zeroed(total * h);
         for (i, s) in seqs.iter().enumerate() {
             let ids = &batch.ids[i * batch.seq_len..][..s.rows];
             for (p, &id) in ids.iter().enumerate() {
@@ -266,7 +266,7 @@ impl NativeBert {
         for layer in rest {
             x = self.layer(layer, x, &seqs, false);
         }
-        let mut cls = self.layer(last, x, &seqs, true);
+        let mut cls = self.layer(last, x, &seqs, true).to_vec();
         if let Some(ln) = &self.last_layer_ln {
             layer_norm(&mut cls, h, ln, self.eps);
         }
@@ -280,10 +280,10 @@ impl NativeBert {
         let seqs = Self::seqs(batch, true);
         let mut x = self.embed(batch, &seqs);
         let shape = vec![n, t, h];
-        let mut states = vec![RawTensor::new(shape.clone(), x.clone())];
+        let mut states = vec![RawTensor::new(shape.clone(), x.to_vec())];
         for layer in &self.layers {
             x = self.layer(layer, x, &seqs, false);
-            states.push(RawTensor::new(shape.clone(), x.clone()));
+            states.push(RawTensor::new(shape.clone(), x.to_vec()));
         }
         if let (Some(ln), Some(last)) = (&self.last_layer_ln, states.last_mut()) {
             layer_norm(&mut last.data, h, ln, self.eps);
@@ -294,12 +294,12 @@ impl NativeBert {
     /// One encoder layer, `x` updated in place (its buffer becomes the output). `cls_only`: return
     /// only each sequence's first row (`[n, h]`), computing queries, attention output and FFN for
     /// those rows alone.
-    fn layer(&self, l: &EncoderLayer, x: Vec<f32>, seqs: &[Seq], cls_only: bool) -> Vec<f32> {
+    fn layer(&self, l: &EncoderLayer, x: Floats, seqs: &[Seq], cls_only: bool) -> Floats {
         let h = self.hidden;
         let total = x.len() / h;
         let ln = l.pre_attention_ln.as_ref();
         let (mut out, ctx) = if cls_only {
-            let resid = gather_rows(&x, h, seqs.iter().map(|s| s.start));
+            let resid = Floats::from_slice(&gather_rows(&x, h, seqs.iter().map(|s| s.start)));
             let a_cls = self.acts(&resid, ln);
             let a = self.acts(&x, ln);
             let n = seqs.len();
@@ -329,7 +329,7 @@ impl NativeBert {
             (resid, self.attention(&qv, &spans, n))
         } else {
             let a = self.acts(&x, ln);
-            let mut qkv = vec![0f32; total * 3 * h];
+            let mut qkv = Floats::zeroed(total * 3 * h);
             matmul(&a, h, &l.qkv, 0..3 * h, &mut qkv, false);
             drop(a);
             add_bias(&mut qkv, &l.qkv.b);
@@ -398,12 +398,18 @@ impl NativeBert {
         let h = self.hidden;
         let ffn = l.intermediate.d_out;
         let ln = l.post_attention_ln.as_ref();
-        let scratch = || (Vec::new(), PackedRows::default(), PackedRows::default());
+        let scratch = || {
+            (
+                Floats::default(),
+                PackedRows::default(),
+                PackedRows::default(),
+            )
+        };
         x.par_chunks_mut(ROW_BLOCK * h)
             .for_each_init(scratch, |(inter, f, g), xb| {
                 let rows = xb.len() / h;
                 // Overwritten whole by the first product (never read before).
-                inter.resize(rows * ffn, 0.0);
+                inter.grow(rows * ffn);
                 let inter = &mut inter[..rows * ffn];
                 match (&l.intermediate.bf16, &l.output.bf16) {
                     (Some(w1), Some(w2)) => {
@@ -432,16 +438,16 @@ impl NativeBert {
 
     /// Multi-head attention of each span's query rows over its keys; returns the context rows
     /// `[q_total, h]` (heads side by side, as HF's `context_layer`).
-    fn attention(&self, qkv: &QkvView, spans: &[Span], q_total: usize) -> Vec<f32> {
+    fn attention(&self, qkv: &QkvView, spans: &[Span], q_total: usize) -> Floats {
         let h = self.hidden;
         let nh = self.heads;
         let hd = h / nh;
-        let blocks: Vec<Vec<f32>> = (0..spans.len() * nh)
+        let blocks: Vec<Floats> = (0..spans.len() * nh)
             .into_par_iter()
             .map(|task| {
                 let (s, head) = (&spans[task / nh], task % nh);
                 if s.q_rows == 0 || s.keys == 0 {
-                    return vec![0f32; s.q_rows * hd];
+                    return Floats::zeroed(s.q_rows * hd);
                 }
                 let view = HeadView::of(qkv, s, head * hd, hd);
                 // A [CLS]-only query row gains too little from bf16 tiles to pay for packing.
@@ -452,14 +458,20 @@ impl NativeBert {
                 }
             })
             .collect();
-        let mut ctx = vec![0f32; q_total * h];
-        for (task, block) in blocks.iter().enumerate() {
-            let (s, head) = (&spans[task / nh], task % nh);
+        // Each query row's span and its row there.
+        let mut owner = vec![None; q_total];
+        for (i, s) in spans.iter().enumerate() {
             for r in 0..s.q_rows {
-                ctx[(s.q_start + r) * h + head * hd..][..hd]
-                    .copy_from_slice(&block[r * hd..][..hd]);
+                owner[s.q_start + r] = Some((i, r));
             }
         }
+        let mut ctx = Floats::zeroed(q_total * h);
+        ctx.par_chunks_mut(h).zip(&owner).for_each(|(row, owner)| {
+            let Some((i, r)) = *owner else { return };
+            for (head, dst) in row.chunks_exact_mut(hd).enumerate() {
+                dst.copy_from_slice(&blocks[i * nh + head][r * hd..][..hd]);
+            }
+        });
         ctx
     }
 }
@@ -492,7 +504,7 @@ impl<'a> HeadView<'a> {
     }
 
     /// `softmax(q kᵀ / √hd) v`, `[rows, hd]`, in f32.
-    fn context_f32(&self) -> Vec<f32> {
+    fn context_f32(&self) -> Floats {
         let (m, keys, hd) = (self.rows, self.keys, self.hd);
         // Kᵀ: element (d, j) is K's row j, column d.
         let kt = Strided {
@@ -513,25 +525,36 @@ impl<'a> HeadView<'a> {
             false,
         );
         softmax_rows(&mut scores, keys);
-        let mut out = vec![0f32; m * hd];
+        let mut out = Floats::zeroed(m * hd);
         let p = Strided::rows(&scores, keys);
         gemm_into(m, hd, keys, &mut out, hd, p, self.v, 1.0, false);
         out
     }
 
     /// [`Self::context_f32`] with bf16 products: keys and values packed once, then a block of
-    /// query rows at a time (scaled queries, scores, softmax, probabilities · values), so that
-    /// a block's scores stay in cache.
-    fn context_bf16(&self) -> Vec<f32> {
+    /// query rows at a time (scaled queries, scores, exponentials, exponentials · values, scaled
+    /// by the softmax's normaliser), so that a block's scores stay in cache. The keys are padded
+    /// with zeros to whole panels, so that every row of scores starts on a cache line (the
+    /// padding's scores are left out of the softmax).
+    fn context_bf16(&self) -> Floats {
         let (m, keys, hd) = (self.rows, self.keys, self.hd);
         let (q, k, v) = (self.q, self.k, self.v);
-        let kt = PackedBf16::pack_columns_of(hd, keys, |j| &k.data[j * k.rs..][..hd]);
+        let width = keys.next_multiple_of(bf16::PANEL);
+        let zeros = vec![0f32; hd];
+        let kt = PackedBf16::pack_columns_of(hd, width, |j| {
+            if j < keys {
+                &k.data[j * k.rs..][..hd]
+            } else {
+                &zeros
+            }
+        });
         let vp = PackedBf16::pack_rows_of(keys, hd, |j| &v.data[j * v.rs..][..hd]);
         let scale = self.scale();
-        let mut out = vec![0f32; m * hd];
+        let mut out = Floats::zeroed(m * hd);
         // Each block's products and softmax overwrite the buffers whole: no zeroing between.
-        let mut scores = vec![0f32; ATTENTION_ROWS.min(m) * keys];
+        let mut scores = Floats::zeroed(ATTENTION_ROWS.min(m) * width);
         let (mut qb, mut p) = (PackedRows::default(), PackedRows::default());
+        let mut inv = [0f32; ATTENTION_ROWS];
         for (b, o) in out.chunks_mut(ATTENTION_ROWS * hd).enumerate() {
             let (r0, rows) = (b * ATTENTION_ROWS, o.len() / hd);
             qb.reset(rows, hd);
@@ -539,12 +562,16 @@ impl<'a> HeadView<'a> {
                 let src = &q.data[(r0 + i) * q.rs..][..hd];
                 bf16::round_pairs(src, scale, qb.row_mut(i));
             }
-            let scores = &mut scores[..rows * keys];
-            bf16::gemm_rows(qb.view(), &kt, 0..keys, scores, false);
+            let scores = &mut scores[..rows * width];
+            bf16::gemm_rows(qb.view(), &kt, 0..width, scores, false);
             p.reset(rows, keys);
             let pairs = p.pairs();
-            softmax_rows_bf16(scores, keys, p.words_mut(), pairs);
+            let inv = &mut inv[..rows];
+            exp_rows_bf16(scores, keys, width, p.words_mut(), pairs, inv);
             bf16::gemm_rows(p.view(), &vp, 0..hd, o, false);
+            for (o, &inv) in o.chunks_exact_mut(hd).zip(inv.iter()) {
+                o.iter_mut().for_each(|v| *v *= inv);
+            }
         }
         out
     }
@@ -735,7 +762,7 @@ simd_dispatch! {
     fn bias_gelu_bf16(x: &mut [f32], b: &[f32], dst: &mut [u32], pairs: usize) {
         for (row, d) in x.chunks_exact_mut(b.len()).zip(dst.chunks_exact_mut(pairs)) {
             bias_gelu_row(row, b);
-            bf16::round_pairs_inline(row, 1.0, d);
+            bf16::round_pairs(row, 1.0, d);
         }
     }
 }
@@ -771,7 +798,7 @@ simd_dispatch! {
             if let Some(ln) = ln {
                 norm_row(&mut row, &ln.gamma, &ln.beta, eps);
             }
-            bf16::round_pairs_inline(&row, 1.0, d);
+            bf16::round_pairs(&row, 1.0, d);
         }
     }
 }
@@ -803,16 +830,29 @@ simd_dispatch! {
 }
 
 simd_dispatch! {
-    /// [`softmax_rows`], the probabilities rounded to bf16 pairs into `dst` (`pairs` words a
-    /// row); `x` keeps the unnormalised exponentials.
-    fn softmax_rows_bf16(x: &mut [f32], n: usize, dst: &mut [u32], pairs: usize) {
-        for (row, d) in x.chunks_exact_mut(n).zip(dst.chunks_exact_mut(pairs)) {
+    /// The softmax of the first `n` values of each row of `x` (`stride` values a row), in two
+    /// parts: `e^(v − max)` rounded to bf16 pairs into `dst` (`pairs` words a row) and the
+    /// row's `1 / Σ e^(v − max)` (f32 sums) into `inv`, to scale the product with the values by;
+    /// `x` keeps the exponentials.
+    fn exp_rows_bf16(x: &mut [f32], n: usize, stride: usize, dst: &mut [u32], pairs: usize, inv: &mut [f32]) {
+        let rows = x.chunks_exact_mut(stride).zip(dst.chunks_exact_mut(pairs));
+        for ((row, d), inv) in rows.zip(inv) {
+            let row = &mut row[..n];
             let max = lane_max(row);
-            for v in row.iter_mut() {
-                *v = exp(*v - max);
+            let mut acc = [0f32; 2 * LANES];
+            let mut values = row.chunks_exact_mut(2 * LANES);
+            for v in &mut values {
+                let e: [f32; 2 * LANES] = std::array::from_fn(|j| exp_fused(v[j] - max));
+                acc = std::array::from_fn(|j| acc[j] + e[j]);
+                v.copy_from_slice(&e);
             }
-            let inv = 1.0 / lane_sum(row, |v| v);
-            bf16::round_pairs_inline(row, inv, d);
+            let mut tail = 0.0;
+            for v in values.into_remainder() {
+                *v = exp_fused(*v - max);
+                tail += *v;
+            }
+            bf16::round_pairs(row, 1.0, d);
+            *inv = 1.0 / acc.iter().fold(tail, |s, &a| s + a);
         }
     }
 }
@@ -861,14 +901,32 @@ fn lane_max(xs: &[f32]) -> f32 {
 /// over it vectorise.
 #[inline(always)]
 fn exp(x: f32) -> f32 {
+    exp_with(x, |a, b, c| a * b + c)
+}
+
+/// [`exp`] with fused multiply-adds: fewer instructions, for callers compiled with FMA (the
+/// results may differ from [`exp`]'s in the last bit).
+#[inline(always)]
+fn exp_fused(x: f32) -> f32 {
+    exp_with(x, f32::mul_add)
+}
+
+/// [`exp`], each `a · b + c` taken by `ma`.
+#[inline(always)]
+fn exp_with(x: f32, ma: impl Fn(f32, f32, f32) -> f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
-    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 0.5;
-    let y = p * r * r + r + 1.0;
+    let r = ma(n, 2.121_944_4e-4, ma(n, -0.693_359_4, x));
+    let p = [
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        1.666_666_5e-1,
+        0.5,
+    ]
+    .iter()
+    .fold(1.987_569_1e-4, |p, &c| ma(p, r, c));
+    let y = ma(p * r, r, r) + 1.0;
     // 2^n from its exponent bits. `n + 127` is a whole number in [2, 254], so adding 2^23 puts it
     // in the low mantissa bits; unlike `n as i32` (a saturating conversion, one lane at a time),
     // these are plain integer operations that vectorise.
@@ -963,11 +1021,25 @@ mod tests {
             }
             words
         };
-        let mut want = src.clone();
-        softmax_rows(&mut want, n);
+        // The softmax's exponentials of the first n values of rows n + 3 apart, and normalisers.
+        let stride = n + 3;
+        let wide: Vec<f32> = (0..rows * stride).map(|_| next()).collect();
         let mut got = vec![0u32; rows * pairs];
-        softmax_rows_bf16(&mut src.clone(), n, &mut got, pairs);
-        assert_eq!(got, rounded(&want), "softmax");
+        let mut inv = vec![0f32; rows];
+        exp_rows_bf16(&mut wide.clone(), n, stride, &mut got, pairs, &mut inv);
+        for (r, row) in wide.chunks_exact(stride).enumerate() {
+            let row = &row[..n];
+            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let e: Vec<f32> = row.iter().map(|&v| exp_fused(v - max)).collect();
+            let mut want = vec![0u32; pairs];
+            bf16::round_pairs(&e, 1.0, &mut want);
+            assert_eq!(got[r * pairs..][..pairs], want, "exponentials, row {r}");
+            let sum: f64 = e.iter().map(|&v| f64::from(v)).sum();
+            assert!(
+                (f64::from(inv[r]) * sum - 1.0).abs() < 1e-6,
+                "normaliser, row {r}"
+            );
+        }
 
         let norm = Norm {
             gamma: (0..n).map(|_| next()).collect(),
@@ -1001,11 +1073,13 @@ mod tests {
         for i in 0..=8700 {
             let x = -(i as f64) / 100.0;
             let want = (x as f32 as f64).exp();
-            let got = exp(x as f32) as f64;
-            assert!(
-                ((got - want) / want).abs() < 3e-7,
-                "exp({x}) = {got}, want {want}"
-            );
+            for (name, got) in [("exp", exp(x as f32)), ("exp_fused", exp_fused(x as f32))] {
+                let got = f64::from(got);
+                assert!(
+                    ((got - want) / want).abs() < 3e-7,
+                    "{name}({x}) = {got}, want {want}"
+                );
+            }
         }
     }
 
