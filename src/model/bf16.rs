@@ -68,8 +68,8 @@ unsafe impl bytemuck::Pod for Line {}
 
 /// Values of 4 bytes (words, floats) that start on a 64-byte boundary, as every operand of the
 /// products here is kept: each row of a tile or panel (64 bytes) then fills one cache line, where
-/// rows straddling two made AMX tile loads and stores about 3× slower on the Xeon of
-/// BENCHMARKS.md.
+/// rows straddling two made the product's inner step 2.9× slower on the Xeon of BENCHMARKS.md
+/// (`examples/amx_tile_loads.rs`).
 #[derive(Clone, Default)]
 pub struct Aligned<T> {
     lines: Vec<Line>,
