@@ -43,7 +43,15 @@ fn main() {
         .as_ptr()
         .wrapping_add((16 - (buffer.as_ptr() as usize / 4) % 16) % 16);
     let steps = 2_000_000usize;
-    let macs = (steps * 4 * 16 * 16 * 32) as f64;
+    let report = |name: &str, start: Instant| {
+        let dt = start.elapsed().as_secs_f64();
+        let macs = (steps * 4 * 16 * 16 * 32) as f64;
+        println!(
+            "{name}: {:.1} ns a step, {:.0} G multiply-adds/s",
+            dt / steps as f64 * 1e9,
+            macs / dt / 1e9
+        );
+    };
     // SAFETY: the configuration is 64 bytes and the process may use the tile state.
     unsafe { asm!("ldtilecfg [{}]", in(reg) config.0.as_ptr()) };
     for (name, offset) in [("aligned rows", 0usize), ("rows 16 bytes past a line", 4)] {
@@ -73,12 +81,7 @@ fn main() {
                 )
             };
         }
-        let dt = start.elapsed().as_secs_f64();
-        println!(
-            "{name}: {:.1} ns a step, {:.0} G multiply-adds/s",
-            dt / steps as f64 * 1e9,
-            macs / dt / 1e9
-        );
+        report(name, start);
     }
     let start = Instant::now();
     for _ in 0..steps {
@@ -93,12 +96,7 @@ fn main() {
             )
         };
     }
-    let dt = start.elapsed().as_secs_f64();
-    println!(
-        "products alone: {:.1} ns a step, {:.0} G multiply-adds/s",
-        dt / steps as f64 * 1e9,
-        macs / dt / 1e9
-    );
+    report("products alone", start);
     // SAFETY: releases the tile state this thread configured.
     unsafe { asm!("tilerelease") };
 }

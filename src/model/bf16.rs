@@ -232,11 +232,16 @@ pub fn available() -> bool {
     Kernel::best().is_some()
 }
 
+/// Whether the CPU has AVX512-BF16 and the AVX-512 parts its kernel and rounding use (read once:
+/// [`round_pairs`] asks for every row).
 fn avx512_usable() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
-        has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512bf16")
+        static USABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *USABLE.get_or_init(|| {
+            has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512bf16")
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -787,19 +792,23 @@ mod amx {
     }
 }
 
+/// A seeded stream of floats uniform in [−1, 1) (xorshift), for the model's unit tests.
+#[cfg(test)]
+pub(crate) fn test_stream(seed: u64) -> impl FnMut() -> f32 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn stream(seed: u64) -> impl FnMut() -> f32 {
-        let mut x = seed;
-        move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-        }
-    }
+    use super::test_stream as stream;
 
     #[test]
     fn rounding_is_to_nearest_even() {

@@ -257,7 +257,7 @@ impl NativeBert {
         let seqs = Self::seqs(batch, false);
         let mut x = self.embed(batch, &seqs);
         let Some((last, rest)) = self.layers.split_last() else {
-            let mut cls = gather_rows(&x, h, seqs.iter().map(|s| s.start));
+            let mut cls = gather_rows(&x, h, seqs.iter().map(|s| s.start)).to_vec();
             if let Some(ln) = &self.last_layer_ln {
                 layer_norm(&mut cls, h, ln, self.eps);
             }
@@ -299,7 +299,7 @@ impl NativeBert {
         let total = x.len() / h;
         let ln = l.pre_attention_ln.as_ref();
         let (mut out, ctx) = if cls_only {
-            let resid = Floats::from_slice(&gather_rows(&x, h, seqs.iter().map(|s| s.start)));
+            let resid = gather_rows(&x, h, seqs.iter().map(|s| s.start));
             let a_cls = self.acts(&resid, ln);
             let a = self.acts(&x, ln);
             let n = seqs.len();
@@ -354,7 +354,7 @@ impl NativeBert {
         };
         // out = resid + ctx W_o + b_o
         matmul(
-            &self.acts(&ctx, None),
+            &self.acts_of(ctx),
             h,
             &l.attention_out,
             0..h,
@@ -377,7 +377,7 @@ impl NativeBert {
     fn acts(&self, x: &[f32], ln: Option<&Norm>) -> Acts {
         let h = self.hidden;
         if !self.bf16 {
-            let mut x = x.to_vec();
+            let mut x = Floats::from_slice(x);
             if let Some(ln) = ln {
                 layer_norm(&mut x, h, ln, self.eps);
             }
@@ -389,6 +389,16 @@ impl NativeBert {
             .zip(rows.words_mut().par_chunks_mut(EW_ROWS * pairs))
             .for_each(|(x, d)| layer_norm_bf16(x, h, ln, self.eps, d, pairs));
         Acts::Bf16(rows)
+    }
+
+    /// [`Self::acts`] of rows that need no layer norm and are not read again: in f32 mode, the
+    /// rows themselves.
+    fn acts_of(&self, x: Floats) -> Acts {
+        if self.bf16 {
+            self.acts(&x, None)
+        } else {
+            Acts::F32(x)
+        }
     }
 
     /// `x += W2 GELU(W1 LN(x) + b1) + b2` (no LN in post-LN models), a block of rows at a time
@@ -597,14 +607,17 @@ struct QkvView<'a> {
     kv_stride: usize,
 }
 
-fn gather_rows(x: &[f32], h: usize, rows: impl Iterator<Item = usize>) -> Vec<f32> {
-    rows.flat_map(|r| x[r * h..(r + 1) * h].iter().copied())
-        .collect()
+fn gather_rows(x: &[f32], h: usize, rows: impl ExactSizeIterator<Item = usize>) -> Floats {
+    let mut out = Floats::zeroed(rows.len() * h);
+    for (dst, r) in out.chunks_exact_mut(h).zip(rows) {
+        dst.copy_from_slice(&x[r * h..(r + 1) * h]);
+    }
+    out
 }
 
 /// Activations going into products with weights: f32 rows, or rows rounded to bf16 once.
 enum Acts {
-    F32(Vec<f32>),
+    F32(Floats),
     Bf16(PackedRows),
 }
 
@@ -975,13 +988,8 @@ mod tests {
 
     #[test]
     fn lane_reductions_and_softmax_match_f64_on_ragged_rows() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 40) as f32 / (1u64 << 24) as f32 * 20.0 - 10.0
-        };
+        let mut uniform = bf16::test_stream(0x9e37_79b9_7f4a_7c15);
+        let mut next = || uniform() * 10.0;
         for n in 0..=41 {
             let row: Vec<f32> = (0..n).map(|_| next()).collect();
             let sum: f64 = row.iter().map(|&v| v as f64).sum();
@@ -1004,13 +1012,8 @@ mod tests {
     /// The bf16 forms of softmax, layer norm and GELU round exactly what the f32 forms give.
     #[test]
     fn fused_roundings_round_the_f32_results() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 40) as f32 / (1u64 << 24) as f32 * 8.0 - 4.0
-        };
+        let mut uniform = bf16::test_stream(0x2545_f491_4f6c_dd1d);
+        let mut next = || uniform() * 4.0;
         let (rows, n) = (3usize, 37usize);
         let pairs = n.div_ceil(2);
         let src: Vec<f32> = (0..rows * n).map(|_| next()).collect();
