@@ -6,7 +6,9 @@
 //! - `tokenize/t{1,2}`: the chunks tokenized 16 at a time (one group, as `predict` does with
 //!   `--batch-groups 1`) on a rayon pool of 1 or 2 threads, by a fresh tokenizer each iteration
 //!   (see [`fresh_tokenizer`]);
-//! - `read_chunk_tokenize/t{1,2}`: both, one after the other, on that pool.
+//! - `read_chunk_tokenize/t{1,2}`: both, one after the other, on that pool;
+//! - `tokenize_reads/{fast,general}`: the 150-bp reads themselves (the reads model's chunks),
+//!   256 at a time on one thread, by the fast path and by the `tokenizers` crate alone.
 //!
 //! `cargo bench --bench input` (BENCHMARKS.md, issue 7 section, has the figures).
 
@@ -167,6 +169,32 @@ fn benches(c: &mut Criterion) {
                         tok,
                     )
                 },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+
+    let reads: Vec<&[u8]> = plain.split(|&b| b == b'\n').skip(1).step_by(4).collect();
+    let mut g = c.benchmark_group("tokenize_reads");
+    g.throughput(Throughput::Elements(bp));
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    let p = pool(1);
+    for (name, general) in [("fast", false), ("general", true)] {
+        let make = || match general {
+            true => fresh_tokenizer().general_only(),
+            false => fresh_tokenizer(),
+        };
+        let run = |tok: &GenaTokenizer| -> usize {
+            let batches = reads.chunks(256);
+            batches
+                .map(|b| tok.batch(b.iter().copied()).ids.len())
+                .sum()
+        };
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                make,
+                |tok| (p.install(|| run(&tok)), tok),
                 BatchSize::PerIteration,
             )
         });

@@ -16,17 +16,25 @@ use libfuzzer_sys::fuzz_target;
 const CHUNK_BYTES: &[u8] = b"ACGTNRYSWKMBDHV";
 const MAX_TOKENS: usize = 512;
 
+fn load() -> GenaTokenizer {
+    GenaTokenizer::from_bytes(
+        GENA_TOKENIZER_JSON,
+        Path::new("tokenizer.json"),
+        MAX_TOKENS,
+        3,
+    )
+    .expect("the bundled tokenizer loads")
+}
+
 fn tokenizer() -> &'static GenaTokenizer {
     static TOK: OnceLock<GenaTokenizer> = OnceLock::new();
-    TOK.get_or_init(|| {
-        GenaTokenizer::from_bytes(
-            GENA_TOKENIZER_JSON,
-            Path::new("tokenizer.json"),
-            MAX_TOKENS,
-            3,
-        )
-        .expect("the bundled tokenizer loads")
-    })
+    TOK.get_or_init(load)
+}
+
+/// The same tokenizer without its fast path: the `tokenizers` crate's ids, to compare with.
+fn general() -> &'static GenaTokenizer {
+    static TOK: OnceLock<GenaTokenizer> = OnceLock::new();
+    TOK.get_or_init(|| load().general_only())
 }
 
 struct Sink {
@@ -114,5 +122,6 @@ fuzz_target!(|data: &[u8]| {
             ids.len()
         );
         assert_eq!((ids[0], ids[ids.len() - 1]), (cls, sep));
+        assert_eq!(ids, general().encode(&c.seq), "fast path vs tokenizers");
     }
 });
