@@ -34,8 +34,12 @@ const SLOW: u32 = u32::MAX;
 const N_RUN: usize = 10;
 /// The rank of a pair that does not merge (and of a position merged away).
 const NO_MERGE: u32 = u32::MAX;
-/// Positions per block minimum: one AVX-512 vector of ranks.
-const BLOCK: usize = 16;
+/// Positions per block minimum. A merge rescans up to three blocks and the next one scans every
+/// block's minimum: 8 was faster than 4 or 16 on 150-bp reads (a scratch timing, 10.2 against
+/// 16.1 and 11.6 µs a read, BENCHMARKS.md).
+const BLOCK: usize = 8;
+// A key keeps `position % BLOCK` in its low 4 bits.
+const _: () = assert!(BLOCK <= 16);
 /// No neighbour.
 const NONE: u32 = u32::MAX;
 
@@ -77,7 +81,7 @@ impl MergeTable {
         if a > 0xFFFF || b > 0xFFFF || new_id > 0xFFFF {
             return None;
         }
-        // Ranks below 2²⁸ - 1: a key is `rank << 4 | position % 16`, and `NO_MERGE >> 4` is
+        // Ranks below 2²⁸ - 1: a key is `rank << 4 | position % BLOCK`, and `NO_MERGE >> 4` is
         // above every rank.
         let rank = u32::try_from(self.new_ids.len())
             .ok()
@@ -159,7 +163,7 @@ impl Scratch {
             low = if lower { m } else { low };
             at = if lower { b } else { at };
         }
-        (low != NO_MERGE).then(|| (at * BLOCK + (low % 16) as usize, low >> 4))
+        (low != NO_MERGE).then(|| (at * BLOCK + (low & 15) as usize, low >> 4))
     }
 }
 
