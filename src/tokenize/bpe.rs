@@ -13,8 +13,8 @@
 //! at load), that is: merge the leftmost pair of the lowest rank, again and again. [`merge_word`]
 //! does exactly that without a queue: it keeps each pair's rank at the position of its left
 //! symbol (merged-away positions hold `NO_MERGE`) and the minimum of every block of
-//! [`BLOCK`] positions, so finding the next merge reads the block minima and one block, and a
-//! merge updates at most three blocks. Profiling a `predict` run showed the queue's pops as most
+//! [`BLOCK`] positions, so finding the next merge reads the block minima, and a merge rescans at
+//! most three blocks. Profiling a `predict` run showed the queue's pops as most
 //! of `tokenizers`' time.
 //!
 //! It is built only when the `tokenizer.json` has exactly this shape ([`DnaBpe::from_json`]), and
@@ -43,7 +43,7 @@ const _: () = assert!(BLOCK <= 16);
 /// No neighbour.
 const NONE: u32 = u32::MAX;
 
-/// The BPE merges of one vocabulary of fewer than 2¹⁶ tokens, keyed by the pair of token ids.
+/// The BPE merges of a vocabulary whose ids are below 0xFFFF, keyed by the pair of token ids.
 struct MergeTable {
     /// `(left << 16 | right) << 32 | rank`, or `EMPTY`: open addressing, one slot read per
     /// probe.
@@ -76,9 +76,10 @@ impl MergeTable {
     }
 
     /// Adds the next merge line, `a b` → `new_id`; a later line for the same pair replaces the
-    /// earlier one in the lookup, as in `tokenizers`. `None` when an id does not fit 16 bits.
+    /// earlier one in the lookup, as in `tokenizers`. `None` when an id is 0xFFFF or more.
     fn push(&mut self, a: u32, b: u32, new_id: u32) -> Option<()> {
-        if a > 0xFFFF || b > 0xFFFF || new_id > 0xFFFF {
+        // Below 0xFFFF: a pair of 0xFFFF would read as an empty slot's key.
+        if a >= 0xFFFF || b >= 0xFFFF || new_id >= 0xFFFF {
             return None;
         }
         // Ranks below 2²⁸ - 1: a key is `rank << 4 | position % BLOCK`, and `NO_MERGE >> 4` is
@@ -262,7 +263,9 @@ impl DnaBpe {
                 .all(|b| b == b'-' || byte_id[b as usize] != SLOW);
             !dash && ours
         });
-        (!hidden).then_some(byte_id)
+        // Their ids go into 16-bit halves of the merge table's keys.
+        let wide = byte_id.iter().any(|&id| id != SLOW && id >= 0xFFFF);
+        (!hidden && !wide).then_some(byte_id)
     }
 
     /// The merge table from the `merges` list (`"a b"` strings or `["a", "b"]` pairs), rank =
