@@ -18,9 +18,9 @@
 //! of `tokenizers`' time.
 //!
 //! It is built only when the `tokenizer.json` has exactly this shape ([`DnaBpe::from_json`]), and
-//! it encodes only sequences made of single-character tokens of the vocabulary and `-`; anything
-//! else (other layouts, letters outside the vocabulary, lower case, whitespace) goes to
-//! `tokenizers` itself. Tests compare the two on random, repetitive and real sequences.
+//! it encodes only sequences made of single-character tokens of the vocabulary and `-`, in words
+//! of at most [`MAX_WORD`] bases; anything else (other layouts, letters outside the vocabulary,
+//! lower case, whitespace, longer words) goes to `tokenizers` itself. Tests compare the two on random, repetitive and real sequences.
 //!
 //! [`merge_word`]: DnaBpe::merge_word
 
@@ -42,6 +42,11 @@ const BLOCK: usize = 8;
 const _: () = assert!(BLOCK <= 16);
 /// No neighbour.
 const NONE: u32 = u32::MAX;
+/// The longest word the fast path merges. Finding a merge scans every block's minimum, so a
+/// word costs O(n² / BLOCK): below `tokenizers`' O(n log n) on reads and 3,072-bp chunks, above
+/// it from about this length (a scratch timing: 3,000 bases about 1 ms either way); longer words
+/// (a model with chunks of megabases) go to `tokenizers`.
+const MAX_WORD: usize = 4096;
 
 /// The BPE merges of a vocabulary whose ids are below 0xFFFF, keyed by the pair of token ids.
 struct MergeTable {
@@ -292,8 +297,8 @@ impl DnaBpe {
         Some(table)
     }
 
-    /// `[CLS] ids [SEP]` of `seq`, or `None` when `seq` holds a byte the fast path leaves to
-    /// `tokenizers`.
+    /// `[CLS] ids [SEP]` of `seq`, or `None` when `seq` holds a byte, or a word longer than
+    /// [`MAX_WORD`], that the fast path leaves to `tokenizers`.
     pub(super) fn encode(&self, seq: &[u8]) -> Option<Vec<u32>> {
         if seq
             .iter()
@@ -304,7 +309,7 @@ impl DnaBpe {
         let mut out = Vec::with_capacity(seq.len() / 4 + 2);
         out.push(self.cls_id);
         let limit = self.max_content + 1;
-        SCRATCH.with(|s| {
+        let merged = SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
             let mut start = 0;
             let mut i = 0;
@@ -321,14 +326,16 @@ impl DnaBpe {
                     i = end;
                     continue;
                 }
-                self.merge_word(&seq[start..i], &mut s, &mut out);
+                self.merge_word(&seq[start..i], &mut s, &mut out)?;
                 out.push(self.dash_id);
                 (start, i) = (end, end);
             }
             if out.len() < limit {
-                self.merge_word(&seq[start..], &mut s, &mut out);
+                self.merge_word(&seq[start..], &mut s, &mut out)?;
             }
+            Some(())
         });
+        merged?;
         out.truncate(limit);
         out.push(self.sep_id);
         Some(out)
@@ -336,10 +343,14 @@ impl DnaBpe {
 
     /// Appends the BPE ids of one word (no `-`, no long N run) to `out`: the leftmost pair of the
     /// lowest rank merged until none merges (module doc).
-    fn merge_word(&self, word: &[u8], s: &mut Scratch, out: &mut Vec<u32>) {
+    /// `None`, with nothing appended, for a word longer than [`MAX_WORD`].
+    fn merge_word(&self, word: &[u8], s: &mut Scratch, out: &mut Vec<u32>) -> Option<()> {
         let n = word.len();
+        if n > MAX_WORD {
+            return None;
+        }
         if n == 0 {
-            return;
+            return Some(());
         }
         let padded = n.next_multiple_of(BLOCK);
         s.ids.clear();
@@ -368,6 +379,7 @@ impl DnaBpe {
             out.push(s.ids[pos as usize]);
             pos = s.next[pos as usize];
         }
+        Some(())
     }
 
     /// Merges the pair at `pos` (rank `rank`) into its token and updates the ranks of the pairs

@@ -277,6 +277,22 @@ mod tests {
             assert!(fast.encode(seq).is_none());
             assert_eq!(tok.encode(seq), general(&tok, seq));
         }
+        // Words past the fast path's longest go to the crate; one at the limit does not.
+        let mut state = 0x853c_49e6_748f_ea9bu64;
+        let long: Vec<u8> = (0..5000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                b"ACGT"[(state >> 40) as usize % 4]
+            })
+            .collect();
+        let at_limit = [&long[..4096], b"-", &long[..2000]].concat();
+        assert_same(&tok, &at_limit);
+        for seq in [&long[..], &[&long[..100], b"-", &long[..]].concat()] {
+            assert!(fast.encode(seq).is_none());
+            assert_eq!(tok.encode(seq), general(&tok, seq));
+        }
         let json = std::str::from_utf8(GENA_TOKENIZER_JSON).unwrap();
         let other_layouts = [
             json.replace("N{10,}", "N{5,}"),
