@@ -35,17 +35,17 @@ const N_RUN: usize = 10;
 /// The rank of a pair that does not merge (and of a position merged away).
 const NO_MERGE: u32 = u32::MAX;
 /// Positions per block minimum. A merge rescans up to three blocks and the next one scans every
-/// block's minimum: 8 was faster than 4 or 16 on 150-bp reads (a scratch timing, 10.2 against
-/// 16.1 and 11.6 µs a read, BENCHMARKS.md).
+/// block's minimum; 8 against 16 is within noise on `benches/input.rs` (`tokenize_reads`, see
+/// BENCHMARKS.md), 4 scans too many minima.
 const BLOCK: usize = 8;
 // A key keeps `position % BLOCK` in its low 4 bits.
 const _: () = assert!(BLOCK <= 16);
 /// No neighbour.
 const NONE: u32 = u32::MAX;
 /// The longest word the fast path merges. Finding a merge scans every block's minimum, so a
-/// word costs O(n² / BLOCK): below `tokenizers`' O(n log n) on reads and 3,072-bp chunks, above
-/// it from about this length (a scratch timing: 3,000 bases about 1 ms either way); longer words
-/// (a model with chunks of megabases) go to `tokenizers`.
+/// word costs O(n² / BLOCK) against `tokenizers`' O(n log n): far below it on reads, about even
+/// on the base model's 3,072-bp chunks (a scratch timing); longer words (a model with chunks of
+/// megabases) go to `tokenizers`.
 const MAX_WORD: usize = 4096;
 
 /// The BPE merges of a vocabulary whose ids are below 0xFFFF, keyed by the pair of token ids.
