@@ -234,24 +234,36 @@ impl AutodiffTask for Job<'_> {
         // Seconds in training steps (validation and saving left out): the examples/s figure.
         let mut train_time = 0.0f64;
         let mut examples = 0usize;
-        for step in 1..=opts.steps {
-            let lr = learning_rate(opts.lr, opts.warmup, step, opts.steps, opts.schedule);
-            let step_start = Instant::now();
+        let weights = ChunkLossWeights {
+            y: opts.chunk_loss_weight,
+            x: opts.x_loss_weight,
+        };
+        let step_start = Instant::now();
+        // A step's micro-batches, drawn in step order from the one generator.
+        let mut draw = |step: usize| {
             let groups: Vec<Example> = (0..opts.batch)
                 .map(|_| draw_training_group(&self.train, &cums, opts, &mut rng))
                 .collect();
-            let parts = micro_batches(&self.tokenizer, &groups, micro, opts, step);
-            let weights = ChunkLossWeights {
-                y: opts.chunk_loss_weight,
-                x: opts.x_loss_weight,
-            };
+            micro_batches(&self.tokenizer, &groups, micro, opts, step)
+        };
+        let mut parts = draw(1);
+        train_time += step_start.elapsed().as_secs_f64();
+        for step in 1..=opts.steps {
+            let lr = learning_rate(opts.lr, opts.warmup, step, opts.steps, opts.schedule);
+            let step_start = Instant::now();
             let losses = state.accumulate(&parts, weights, opts.chunks);
             for (loss, mb) in losses.iter().zip(&parts) {
                 loss_sum += *loss as f64 * mb.labels.len() as f64;
                 loss_n += mb.labels.len();
             }
             examples += opts.batch;
-            state.apply(lr);
+            // The optimizer's step runs on one thread: the next step's groups are drawn and
+            // tokenized beside it (the same draws, in the same order, as one after the other).
+            let (_, next) = rayon::join(
+                || state.apply(lr),
+                || (step < opts.steps).then(|| draw(step + 1)),
+            );
+            parts = next.unwrap_or_default();
             train_time += step_start.elapsed().as_secs_f64();
             report.steps = step;
             if step % opts.eval_every == 0 || step == opts.steps {

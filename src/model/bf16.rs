@@ -110,6 +110,19 @@ impl<T: Pod> Aligned<T> {
         a
     }
 
+    /// Exactly `len` values, keeping the allocation and the values there (new ones are zero):
+    /// a buffer reused without zeroing it again.
+    pub fn set_len(&mut self, len: usize) {
+        if len < self.len {
+            self.lines.truncate(len.div_ceil(Self::PER_LINE));
+            // The last line's values past `len` back to zero, as `grow` expects them.
+            bytemuck::cast_slice_mut::<Line, T>(&mut self.lines)[len..].fill(T::zeroed());
+            self.len = len;
+        } else {
+            self.grow(len);
+        }
+    }
+
     /// At least `len` values, keeping the allocation and the values there (new ones are zero).
     pub fn grow(&mut self, len: usize) {
         if len > self.len {

@@ -28,12 +28,45 @@ impl RawTensor {
         assert_eq!(self.shape.len(), 2, "transpose of a non-matrix");
         let (r, c) = (self.shape[0], self.shape[1]);
         let mut out = vec![0f32; r * c];
-        for i in 0..r {
-            for j in 0..c {
-                out[j * r + i] = self.data[i * c + j];
+        // In 16 × 16 blocks (a cache line of each output row), so that the lines a block reads
+        // stay in the cache while it is written: a whole column at a time, every access to the
+        // strided side would miss, and the base model's transposes took 40% of its load. Larger
+        // blocks were slower: rows of 768 or 3,072 floats map a block's lines to a few L1 sets.
+        const BLOCK: usize = 16;
+        for j0 in (0..c).step_by(BLOCK) {
+            for i0 in (0..r).step_by(BLOCK) {
+                for j in j0..(j0 + BLOCK).min(c) {
+                    for i in i0..(i0 + BLOCK).min(r) {
+                        out[j * r + i] = self.data[i * c + j];
+                    }
+                }
             }
         }
         Self::new(vec![c, r], out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RawTensor;
+
+    #[test]
+    fn transposes_ragged_matrices() {
+        for (r, c) in [(1, 1), (1, 70), (33, 1), (31, 33), (64, 96), (100, 65)] {
+            let t = RawTensor::new(vec![r, c], (0..r * c).map(|v| v as f32).collect());
+            let tt = t.transposed();
+            assert_eq!(tt.shape, [c, r]);
+            for i in 0..r {
+                for j in 0..c {
+                    assert_eq!(
+                        tt.data[j * r + i],
+                        t.data[i * c + j],
+                        "{r} × {c}: ({i}, {j})"
+                    );
+                }
+            }
+            assert_eq!(tt.transposed().data, t.data, "{r} × {c}: twice");
+        }
     }
 }
 
