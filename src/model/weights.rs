@@ -30,8 +30,9 @@ impl RawTensor {
         let mut out = vec![0f32; r * c];
         // In 16 × 16 blocks (a cache line of each output row), so that the lines a block reads
         // stay in the cache while it is written: a whole column at a time, every access to the
-        // strided side would miss, and the base model's transposes took 40% of its load. Larger
-        // blocks were slower: rows of 768 or 3,072 floats map a block's lines to a few L1 sets.
+        // strided side missed, and the base model's transposes took 40% of its load
+        // (BENCHMARKS.md). Not larger: rows of 768 or 3,072 floats put a block's lines, 3 or 12
+        // KB apart, in a few sets of the L1 cache, and more lines than its ways evict each other.
         const BLOCK: usize = 16;
         for j0 in (0..c).step_by(BLOCK) {
             for i0 in (0..r).step_by(BLOCK) {
