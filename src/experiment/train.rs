@@ -238,7 +238,7 @@ impl AutodiffTask for Job<'_> {
             y: opts.chunk_loss_weight,
             x: opts.x_loss_weight,
         };
-        let step_start = Instant::now();
+        let first_draw = Instant::now();
         // A step's micro-batches, drawn in step order from the one generator.
         let mut draw = |step: usize| {
             let groups: Vec<Example> = (0..opts.batch)
@@ -247,7 +247,7 @@ impl AutodiffTask for Job<'_> {
             micro_batches(&self.tokenizer, &groups, micro, opts, step)
         };
         let mut parts = draw(1);
-        train_time += step_start.elapsed().as_secs_f64();
+        train_time += first_draw.elapsed().as_secs_f64();
         for step in 1..=opts.steps {
             let lr = learning_rate(opts.lr, opts.warmup, step, opts.steps, opts.schedule);
             let step_start = Instant::now();

@@ -317,6 +317,7 @@ impl NativeBert {
             add_bias(&mut q, &l.qkv.b[..h]);
             let mut kv = vec![0f32; total * 2 * h];
             matmul(&a, h, &l.qkv, h..3 * h, &mut kv, false);
+            ws.recycle(a);
             add_bias(&mut kv, &l.qkv.b[h..]);
             let spans: Vec<Span> = seqs
                 .iter()
@@ -839,10 +840,13 @@ simd_dispatch! {
     fn layer_norm_bf16(x: &[f32], h: usize, ln: Option<&Norm>, eps: f32, dst: &mut [u32], pairs: usize) {
         let mut row = vec![0f32; h];
         for (src, d) in x.chunks_exact(h).zip(dst.chunks_exact_mut(pairs)) {
+            // Without a layer norm the rows are rounded where they are (no copy).
+            let Some(ln) = ln else {
+                bf16::round_pairs(src, 1.0, d);
+                continue;
+            };
             row.copy_from_slice(src);
-            if let Some(ln) = ln {
-                norm_row(&mut row, &ln.gamma, &ln.beta, eps);
-            }
+            norm_row(&mut row, &ln.gamma, &ln.beta, eps);
             bf16::round_pairs(&row, 1.0, d);
         }
     }
@@ -946,10 +950,9 @@ fn lane_max(xs: &[f32]) -> f32 {
 /// over it vectorise.
 #[inline(always)]
 fn exp(x: f32) -> f32 {
-    let ma = |a: f32, b: f32, c: f32| a * b + c;
     let x = x.clamp(-87.0, 88.0);
     let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
-    let r = ma(n, 2.121_944_4e-4, ma(n, -0.693_359_4, x));
+    let r = n * 2.121_944_4e-4 + (n * -0.693_359_4 + x);
     let p = [
         1.398_199_9e-3,
         8.333_452e-3,
@@ -958,8 +961,8 @@ fn exp(x: f32) -> f32 {
         0.5,
     ]
     .iter()
-    .fold(1.987_569_1e-4, |p, &c| ma(p, r, c));
-    let y = ma(p * r, r, r) + 1.0;
+    .fold(1.987_569_1e-4, |p, &c| p * r + c);
+    let y = p * r * r + r + 1.0;
     // 2^n from its exponent bits. `n + 127` is a whole number in [2, 254], so adding 2^23 puts it
     // in the low mantissa bits; unlike `n as i32` (a saturating conversion, one lane at a time),
     // these are plain integer operations that vectorise.

@@ -20,7 +20,8 @@
 //! It is built only when the `tokenizer.json` has exactly this shape ([`DnaBpe::from_json`]), and
 //! it encodes only sequences made of single-character tokens of the vocabulary and `-`, in words
 //! of at most [`MAX_WORD`] bases; anything else (other layouts, letters outside the vocabulary,
-//! lower case, whitespace, longer words) goes to `tokenizers` itself. Tests compare the two on random, repetitive and real sequences.
+//! lower case, whitespace, longer words) goes to `tokenizers` itself. Tests compare the two on
+//! random, repetitive and real sequences.
 //!
 //! [`merge_word`]: DnaBpe::merge_word
 
