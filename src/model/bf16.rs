@@ -245,6 +245,68 @@ pub fn available() -> bool {
     Kernel::best().is_some()
 }
 
+/// Whether [`round_pairs`] and [`round16_hardware`] round with AVX512-BF16's instruction here.
+pub fn hardware_rounding() -> bool {
+    avx512_usable()
+}
+
+/// 16 values rounded to bf16 pairs with [`to_bf16`] (the rounding of [`round_pairs`] on CPUs
+/// without AVX512-BF16), for loops that make a row's values 16 at a time ([`split_row`]).
+#[inline(always)]
+pub fn round16(v: &[f32; 16], dst: &mut [u32; 8]) {
+    for (d, p) in dst.iter_mut().zip(v.chunks_exact(2)) {
+        *d = pair(p[0], p[1]);
+    }
+}
+
+/// [`round16`] with `VCVTNEPS2BF16` (as [`round_pairs`] where the CPU has it: denormal values
+/// become zeros), for callers compiled with these features.
+///
+/// # Safety
+///
+/// Callers not compiled with AVX512F, AVX512VL and AVX512-BF16 must have checked that the CPU
+/// has them ([`hardware_rounding`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bf16")]
+#[inline]
+pub fn round16_hardware(v: &[f32; 16], dst: &mut [u32; 8]) {
+    use std::arch::x86_64::*;
+    // SAFETY: the load reads `v`'s 16 values and the store writes `dst`'s 8 words (32 bytes);
+    // the conversion's 16 bf16 values are those 32 bytes.
+    unsafe {
+        let h: __m256i = std::mem::transmute(_mm512_cvtneps_pbh(_mm512_loadu_ps(v.as_ptr())));
+        _mm256_storeu_si256(dst.as_mut_ptr().cast(), h);
+    }
+}
+
+/// A row of bf16 pairs for `len` values made 16 at a time: the words of the whole chunks (8
+/// each, to fill with [`round16`] or [`round16_hardware`]) and the rest, for [`finish_row`].
+#[inline(always)]
+pub fn split_row(dst: &mut [u32], len: usize) -> (std::slice::ChunksExactMut<'_, u32>, &mut [u32]) {
+    assert!(2 * dst.len() >= len, "too few pairs for a row");
+    let (whole, rest) = dst.split_at_mut(len / 16 * 8);
+    (whole.chunks_exact_mut(8), rest)
+}
+
+/// The rest of a row from [`split_row`]: the last, partial chunk's values (`len % 16` of them in
+/// `last`, zeros after) rounded by `round`, then zeros. The row then holds the words
+/// [`round_pairs`] would give for its values with scale 1.
+#[inline(always)]
+pub fn finish_row(
+    last: &[f32; 16],
+    len: usize,
+    rest: &mut [u32],
+    round: impl Fn(&[f32; 16], &mut [u32; 8]),
+) {
+    let live = (len % 16).div_ceil(2);
+    if live > 0 {
+        let mut words = [0u32; 8];
+        round(last, &mut words);
+        rest[..live].copy_from_slice(&words[..live]);
+    }
+    rest[live..].fill(0);
+}
+
 /// Whether the CPU has AVX512-BF16 and the AVX-512 parts its kernel and rounding use (read once:
 /// [`round_pairs`] asks for every row).
 fn avx512_usable() -> bool {
@@ -589,6 +651,12 @@ mod amx {
     /// Output rows per block (the activation rows are padded to a multiple).
     pub(super) const ROWS: usize = 32;
 
+    /// Panels per group in [`product`]: the best or nearly so of 1, 2, 4, 8 and
+    /// 16 on each of the base model's four products, 256-row tasks, 1.07–1.20× one panel at a
+    /// time (`cargo run --release --example amx_panel_groups`, BENCHMARKS.md).
+    #[cfg(target_arch = "x86_64")]
+    const GROUP: usize = 4;
+
     /// Whether the CPU has AMX-BF16 and AMX-TILE (CPUID leaf 7) and Linux lets this process use
     /// the tile state (`arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`, asked once).
     pub(super) fn usable() -> bool {
@@ -675,41 +743,46 @@ mod amx {
         let block: &mut [f32] = bytemuck::cast_slice_mut(&mut lines);
         // SAFETY: the process may use the tile state (`usable`); the configuration is 64 bytes.
         unsafe { asm!("ldtilecfg [{}]", in(reg) config.0.as_ptr(), options(nostack, readonly)) };
-        for (p, c0) in (cols.start..cols.end).step_by(PANEL).enumerate() {
-            let panel = w.panel(cols.start / PANEL + p);
-            let width = (cols.end - c0).min(PANEL);
+        // Panels in groups: each block of rows goes through a group's panels one after the
+        // other while its rows are in the L1 cache, and the group's panels stay in L2.
+        let panels = n.div_ceil(PANEL);
+        for g0 in (0..panels).step_by(GROUP) {
             for r0 in (0..m).step_by(ROWS) {
-                let a = &rows[r0 * pairs..];
-                let live = (m - r0).min(ROWS);
-                if live == ROWS && width == PANEL {
-                    // A whole block: the tiles start from (and go back to) `out` itself.
-                    let dst = &mut out[r0 * n + p * PANEL..];
-                    assert!(dst.len() >= (ROWS - 1) * n + PANEL);
+                for p in g0..(g0 + GROUP).min(panels) {
+                    let panel = w.panel(cols.start / PANEL + p);
+                    let width = (n - p * PANEL).min(PANEL);
+                    let a = &rows[r0 * pairs..];
+                    let live = (m - r0).min(ROWS);
+                    if live == ROWS && width == PANEL {
+                        // A whole block: the tiles start from (and go back to) `out` itself.
+                        let dst = &mut out[r0 * n + p * PANEL..];
+                        assert!(dst.len() >= (ROWS - 1) * n + PANEL);
+                        let c = Sums {
+                            at: dst.as_mut_ptr(),
+                            stride: n * 4,
+                            load: accumulate,
+                        };
+                        // SAFETY: `rows` holds rows r0..r0 + 32 (padded), `pairs` words each,
+                        // and the panel `pairs` × 32 words; every tile load stays inside them;
+                        // the 32 × 32 sums read and written lie in `dst` (asserted).
+                        unsafe { sum_block(a, panel, pairs, c) };
+                        continue;
+                    }
                     let c = Sums {
-                        at: dst.as_mut_ptr(),
-                        stride: n * 4,
-                        load: accumulate,
+                        at: block.as_mut_ptr(),
+                        stride: PANEL * 4,
+                        load: false,
                     };
-                    // SAFETY: `rows` holds rows r0..r0 + 32 (padded), `pairs` words each, and
-                    // the panel `pairs` × 32 words; every tile load stays inside them; the
-                    // 32 × 32 sums read and written lie in `dst` (asserted).
+                    // SAFETY: as above; the sums go to the 32 × 32 floats of `block`.
                     unsafe { sum_block(a, panel, pairs, c) };
-                    continue;
-                }
-                let c = Sums {
-                    at: block.as_mut_ptr(),
-                    stride: PANEL * 4,
-                    load: false,
-                };
-                // SAFETY: as above; the sums go to the 32 × 32 floats of `block`.
-                unsafe { sum_block(a, panel, pairs, c) };
-                for i in 0..live {
-                    let dst = &mut out[(r0 + i) * n + p * PANEL..][..width];
-                    let src = &block[i * PANEL..][..width];
-                    if accumulate {
-                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-                    } else {
-                        dst.copy_from_slice(src);
+                    for i in 0..live {
+                        let dst = &mut out[(r0 + i) * n + p * PANEL..][..width];
+                        let src = &block[i * PANEL..][..width];
+                        if accumulate {
+                            dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+                        } else {
+                            dst.copy_from_slice(src);
+                        }
                     }
                 }
             }
@@ -867,6 +940,8 @@ mod tests {
             (13, 40, 100, 0),
             (10, 601, 40, 0),
             (45, 70, 64, 0),
+            // AMX: 5 panels, two groups (`GROUP`), a partial row block, a partial panel.
+            (33, 300, 150, 0),
         ] {
             let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
             let w: Vec<f32> = (0..k * n).map(|_| next()).collect();
@@ -957,6 +1032,43 @@ mod tests {
             round_pairs_soft(&values[..len], 0.5, &mut want);
             round_pairs(&values[..len], 0.5, &mut got);
             assert_eq!(got, want, "{len} values");
+        }
+    }
+
+    /// Rows made 16 values at a time ([`split_row`], [`finish_row`]) hold what [`round_pairs`]
+    /// gives, with either rounding of 16 values.
+    #[test]
+    fn rows_made_in_sixteens_round_as_round_pairs() {
+        let mut next = stream(11);
+        let values: Vec<f32> = (0..70).map(|_| next() * 3.0).collect();
+        for len in [0, 1, 15, 16, 17, 33, 70] {
+            let src = &values[..len];
+            let mut want = vec![u32::MAX; len.div_ceil(2) + 5];
+            round_pairs(src, 1.0, &mut want);
+            let fill = |round: &dyn Fn(&[f32; 16], &mut [u32; 8])| {
+                let mut got = vec![u32::MAX; want.len()];
+                let (words, rest) = split_row(&mut got, len);
+                for (i, w) in words.enumerate() {
+                    round(
+                        src[16 * i..][..16].try_into().unwrap(),
+                        w.try_into().unwrap(),
+                    );
+                }
+                let mut last = [0f32; 16];
+                let tail = &src[len / 16 * 16..];
+                last[..tail.len()].copy_from_slice(tail);
+                finish_row(&last, len, rest, round);
+                got
+            };
+            let mut soft = want.clone();
+            round_pairs_soft(src, 1.0, &mut soft);
+            assert_eq!(fill(&round16), soft, "{len} values, software rounding");
+            #[cfg(target_arch = "x86_64")]
+            if hardware_rounding() {
+                // SAFETY: the CPU has AVX512-BF16 (checked).
+                let hardware = |v: &[f32; 16], d: &mut [u32; 8]| unsafe { round16_hardware(v, d) };
+                assert_eq!(fill(&hardware), want, "{len} values, VCVTNEPS2BF16");
+            }
         }
     }
 

@@ -39,6 +39,37 @@ macro_rules! simd_dispatch {
     };
 }
 
+/// [`simd_dispatch`] for bodies that round 16 values at a time to bf16 pairs with `$round`
+/// (`Fn(&[f32; 16], &mut [u32; 8])`): AVX512-BF16's rounding where the CPU has it (the body then
+/// compiled for AVX-512 with it), else [`bf16::round16`] in [`simd_dispatch`]'s tiers. Either
+/// rounds as [`bf16::round_pairs`] does on this CPU.
+macro_rules! bf16_dispatch {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) |$round:ident| $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn fused($($arg: $ty,)* $round: impl Fn(&[f32; 16], &mut [u32; 8])) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")]
+                fn hardware($($arg: $ty),*) {
+                    fused($($arg,)* |v, d| $crate::model::bf16::round16_hardware(v, d))
+                }
+                if $crate::model::bf16::hardware_rounding() {
+                    // SAFETY: the CPU has the features `hardware` was compiled for.
+                    return unsafe { hardware($($arg),*) };
+                }
+            }
+            simd_dispatch! {
+                fn soft($($arg: $ty),*) {
+                    fused($($arg,)* $crate::model::bf16::round16)
+                }
+            }
+            soft($($arg),*)
+        }
+    };
+}
+
 pub mod bert;
 pub mod bf16;
 pub mod config;

@@ -307,7 +307,7 @@ impl NativeBert {
         let h = self.hidden;
         let total = x.len() / h;
         let ln = l.pre_attention_ln.as_ref();
-        let mut out = if cls_only {
+        let (mut out, ctx) = if cls_only {
             let resid = gather_rows(&x, h, seqs.iter().map(|s| s.start));
             let a_cls = self.acts(&resid, ln, &mut PackedRows::default());
             let a = self.acts(&x, ln, &mut ws.rows);
@@ -336,8 +336,8 @@ impl NativeBert {
                 v: &kv[h..],
                 kv_stride: 2 * h,
             };
-            self.attention(&qv, &spans, n, &mut ws.ctx);
-            resid
+            let ctx = self.attention(&qv, &spans, n, &mut ws.ctx, &mut ws.rows);
+            (resid, ctx)
         } else {
             let a = self.acts(&x, ln, &mut ws.rows);
             let qkv = &mut ws.qkv;
@@ -362,16 +362,10 @@ impl NativeBert {
                 v: &qkv[2 * h..],
                 kv_stride: 3 * h,
             };
-            self.attention(&qv, &spans, total, &mut ws.ctx);
-            x
+            let ctx = self.attention(&qv, &spans, total, &mut ws.ctx, &mut ws.rows);
+            (x, ctx)
         };
-        // out = resid + ctx W_o + b_o
-        // In f32 mode the context rows themselves (their buffer back to `ws` after).
-        let ctx = if self.bf16 {
-            self.acts(&ws.ctx, None, &mut ws.rows)
-        } else {
-            Acts::F32(std::mem::take(&mut ws.ctx))
-        };
+        // out = resid + ctx W_o + b_o; the context rows' buffer back to `ws` after.
         matmul(&ctx, h, &l.attention_out, 0..h, &mut out, true);
         match ctx {
             Acts::F32(buffer) => ws.ctx = buffer,
@@ -455,9 +449,18 @@ impl NativeBert {
             });
     }
 
-    /// Multi-head attention of each span's query rows over its keys; the context rows
-    /// `[q_total, h]` (heads side by side, as HF's `context_layer`) into `ctx`, overwritten whole.
-    fn attention(&self, qkv: &QkvView, spans: &[Span], q_total: usize, ctx: &mut Floats) {
+    /// Multi-head attention of each span's query rows over its keys: the context rows
+    /// `[q_total, h]` (heads side by side, as HF's `context_layer`), ready for the output
+    /// product. In f32 mode they are `ctx`'s buffer (taken), overwritten whole; in bf16 mode they
+    /// go straight into `spare`'s rows (taken) rounded, with no f32 context rows in memory.
+    fn attention(
+        &self,
+        qkv: &QkvView,
+        spans: &[Span],
+        q_total: usize,
+        ctx: &mut Floats,
+        spare: &mut PackedRows,
+    ) -> Acts {
         let h = self.hidden;
         let nh = self.heads;
         let hd = h / nh;
@@ -484,8 +487,7 @@ impl NativeBert {
                 owner[s.q_start + r] = Some((i, r));
             }
         }
-        ctx.set_len(q_total * h);
-        ctx.par_chunks_mut(h).zip(&owner).for_each(|(row, owner)| {
+        let context_row = |row: &mut [f32], owner: &Option<(usize, usize)>| {
             let Some((i, r)) = *owner else {
                 row.fill(0.0);
                 return;
@@ -493,7 +495,30 @@ impl NativeBert {
             for (head, dst) in row.chunks_exact_mut(hd).enumerate() {
                 dst.copy_from_slice(&blocks[i * nh + head][r * hd..][..hd]);
             }
-        });
+        };
+        if self.bf16 {
+            let mut rows = std::mem::take(spare);
+            // Every row is written whole below.
+            rows.reset(q_total, h);
+            let pairs = rows.pairs();
+            rows.words_mut()
+                .par_chunks_mut(pairs)
+                .zip(&owner)
+                .for_each_init(
+                    || vec![0f32; h],
+                    |row, (d, owner)| {
+                        context_row(row, owner);
+                        bf16::round_pairs(row, 1.0, d);
+                    },
+                );
+            return Acts::Bf16(rows);
+        }
+        let mut ctx = std::mem::take(ctx);
+        ctx.set_len(q_total * h);
+        ctx.par_chunks_mut(h)
+            .zip(&owner)
+            .for_each(|(row, owner)| context_row(row, owner));
+        Acts::F32(ctx)
     }
 }
 
@@ -802,22 +827,36 @@ simd_dispatch! {
     }
 }
 
-simd_dispatch! {
-    /// [`bias_gelu_seq`], each row then rounded to bf16 pairs into `dst` (`pairs` words a row)
-    /// while it is in cache.
-    fn bias_gelu_bf16(x: &mut [f32], b: &[f32], dst: &mut [u32], pairs: usize) {
-        for (row, d) in x.chunks_exact_mut(b.len()).zip(dst.chunks_exact_mut(pairs)) {
-            bias_gelu_row(row, b);
-            bf16::round_pairs(row, 1.0, d);
+bf16_dispatch! {
+    /// [`bias_gelu_seq`] of the rows of `x` rounded to bf16 pairs into `dst` (`pairs` words a
+    /// row) as they are made, 16 values at a time; `x` is left as it is.
+    fn bias_gelu_bf16(x: &[f32], b: &[f32], dst: &mut [u32], pairs: usize) |round| {
+        let n = b.len();
+        for (row, d) in x.chunks_exact(n).zip(dst.chunks_exact_mut(pairs)) {
+            let (words, rest) = bf16::split_row(d, n);
+            let (mut values, mut bias) = (row.chunks_exact(16), b.chunks_exact(16));
+            for ((v, b), w) in (&mut values).zip(&mut bias).zip(words) {
+                let g: [f32; 16] = std::array::from_fn(|j| gelu(v[j] + b[j]));
+                round(&g, w.try_into().expect("8 words"));
+            }
+            let mut last = [0f32; 16];
+            for ((g, &v), &b) in last.iter_mut().zip(values.remainder()).zip(bias.remainder()) {
+                *g = gelu(v + b);
+            }
+            bf16::finish_row(&last, n, rest, &round);
         }
     }
 }
 
 #[inline(always)]
+fn gelu(y: f32) -> f32 {
+    0.5 * y * (1.0 + erf(y * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+#[inline(always)]
 fn bias_gelu_row(row: &mut [f32], b: &[f32]) {
     for (v, &bj) in row.iter_mut().zip(b) {
-        let y = *v + bj;
-        *v = 0.5 * y * (1.0 + erf(y * std::f32::consts::FRAC_1_SQRT_2));
+        *v = gelu(*v + bj);
     }
 }
 
@@ -878,29 +917,31 @@ simd_dispatch! {
     }
 }
 
-simd_dispatch! {
+bf16_dispatch! {
     /// The softmax of the first `n` values of each row of `x` (`stride` values a row), in two
-    /// parts: `e^(v − max)` rounded to bf16 pairs into `dst` (`pairs` words a row) and the
-    /// row's `1 / Σ e^(v − max)` (f32 sums) into `inv`, to scale the product with the values by;
-    /// `x` keeps the exponentials.
-    fn exp_rows_bf16(x: &mut [f32], n: usize, stride: usize, dst: &mut [u32], pairs: usize, inv: &mut [f32]) {
-        let rows = x.chunks_exact_mut(stride).zip(dst.chunks_exact_mut(pairs));
+    /// parts: `e^(v − max)` rounded to bf16 pairs into `dst` (`pairs` words a row) as they are
+    /// made, and the row's `1 / Σ e^(v − max)` (f32 sums) into `inv`, to scale the product with
+    /// the values by.
+    fn exp_rows_bf16(x: &[f32], n: usize, stride: usize, dst: &mut [u32], pairs: usize, inv: &mut [f32]) |round| {
+        let rows = x.chunks_exact(stride).zip(dst.chunks_exact_mut(pairs));
         for ((row, d), inv) in rows.zip(inv) {
-            let row = &mut row[..n];
+            let row = &row[..n];
             let max = lane_max(row);
+            // 16 partial sums over the whole chunks, then the last chunk's values in order.
             let mut acc = [0f32; 2 * LANES];
-            let mut values = row.chunks_exact_mut(2 * LANES);
-            for v in &mut values {
+            let (words, rest) = bf16::split_row(d, n);
+            let mut values = row.chunks_exact(2 * LANES);
+            for (v, w) in (&mut values).zip(words) {
                 let e: [f32; 2 * LANES] = std::array::from_fn(|j| exp_coarse(v[j] - max));
                 acc = std::array::from_fn(|j| acc[j] + e[j]);
-                v.copy_from_slice(&e);
+                round(&e, w.try_into().expect("8 words"));
             }
-            let mut tail = 0.0;
-            for v in values.into_remainder() {
-                *v = exp_coarse(*v - max);
-                tail += *v;
+            let (mut last, mut tail) = ([0f32; 16], 0.0);
+            for (e, &v) in last.iter_mut().zip(values.remainder()) {
+                *e = exp_coarse(v - max);
+                tail += *e;
             }
-            bf16::round_pairs(row, 1.0, d);
+            bf16::finish_row(&last, n, rest, &round);
             *inv = 1.0 / acc.iter().fold(tail, |s, &a| s + a);
         }
     }
@@ -1056,7 +1097,8 @@ mod tests {
         let mut uniform = bf16::test_stream(0x2545_f491_4f6c_dd1d);
         let mut next = || uniform() * 4.0;
         let (rows, n) = (3usize, 37usize);
-        let pairs = n.div_ceil(2);
+        // Rows padded past their values (to be zeros there).
+        let pairs = n.div_ceil(2) + 5;
         let src: Vec<f32> = (0..rows * n).map(|_| next()).collect();
         let rounded = |f: &[f32]| -> Vec<u32> {
             let mut words = vec![0u32; rows * pairs];
@@ -1068,9 +1110,9 @@ mod tests {
         // The softmax's exponentials of the first n values of rows n + 3 apart, and normalisers.
         let stride = n + 3;
         let wide: Vec<f32> = (0..rows * stride).map(|_| next()).collect();
-        let mut got = vec![0u32; rows * pairs];
+        let mut got = vec![u32::MAX; rows * pairs];
         let mut inv = vec![0f32; rows];
-        exp_rows_bf16(&mut wide.clone(), n, stride, &mut got, pairs, &mut inv);
+        exp_rows_bf16(&wide, n, stride, &mut got, pairs, &mut inv);
         for (r, row) in wide.chunks_exact(stride).enumerate() {
             let row = &row[..n];
             let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
@@ -1091,6 +1133,7 @@ mod tests {
         };
         let mut want = src.clone();
         layer_norm_seq(&mut want, n, &norm.gamma, &norm.beta, 1e-12);
+        got.fill(u32::MAX);
         layer_norm_bf16(&src, n, Some(&norm), 1e-12, &mut got, pairs);
         assert_eq!(got, rounded(&want), "layer norm");
         layer_norm_bf16(&src, n, None, 1e-12, &mut got, pairs);
@@ -1098,7 +1141,8 @@ mod tests {
 
         let mut want = src.clone();
         bias_gelu_seq(&mut want, &norm.beta);
-        bias_gelu_bf16(&mut src.clone(), &norm.beta, &mut got, pairs);
+        got.fill(u32::MAX);
+        bias_gelu_bf16(&src, &norm.beta, &mut got, pairs);
         assert_eq!(got, rounded(&want), "GELU");
     }
 
