@@ -314,11 +314,9 @@ impl NativeBert {
             let n = seqs.len();
             let mut q = vec![0f32; n * h];
             matmul(&a_cls, h, &l.qkv, 0..h, &mut q, false);
-            add_bias(&mut q, &l.qkv.b[..h]);
             let mut kv = vec![0f32; total * 2 * h];
             matmul(&a, h, &l.qkv, h..3 * h, &mut kv, false);
             ws.recycle(a);
-            add_bias(&mut kv, &l.qkv.b[h..]);
             let spans: Vec<Span> = seqs
                 .iter()
                 .enumerate()
@@ -343,7 +341,6 @@ impl NativeBert {
             let qkv = &mut ws.qkv;
             qkv.set_len(total * 3 * h);
             matmul(&a, h, &l.qkv, 0..3 * h, qkv, false);
-            add_bias(qkv, &l.qkv.b);
             ws.recycle(a);
             let qkv = &ws.qkv;
             let spans: Vec<Span> = seqs
@@ -371,7 +368,6 @@ impl NativeBert {
             Acts::F32(buffer) => ws.ctx = buffer,
             bf16 => ws.recycle(bf16),
         }
-        add_bias(&mut out, &l.attention_out.b);
         if let Some(ln) = &l.attention_out_ln {
             layer_norm(&mut out, h, ln, self.eps);
         }
@@ -679,7 +675,9 @@ enum Acts {
     Bf16(PackedRows),
 }
 
-/// `out[rows × cols.len()] (+)= a[rows × k] · w[:, cols]`, in fixed blocks of rows run in parallel.
+/// `out[rows × cols.len()] (+)= a[rows × k] · w[:, cols]`, then `+ w.b[cols]`, in fixed blocks of
+/// rows run in parallel: each block's bias added right after its product, while the block is in
+/// cache (the same sums in the same order as a pass over the whole output after).
 fn matmul(
     a: &Acts,
     k: usize,
@@ -692,17 +690,20 @@ fn matmul(
     if n == 0 || k == 0 {
         return;
     }
+    let bias = &w.b[cols.clone()];
     let blocks = out.par_chunks_mut(ROW_BLOCK * n);
     match a {
-        Acts::F32(a) => blocks
-            .zip(a.par_chunks(ROW_BLOCK * k))
-            .for_each(|(o, a)| gemm_block(a, k, w, cols.clone(), o, accumulate)),
+        Acts::F32(a) => blocks.zip(a.par_chunks(ROW_BLOCK * k)).for_each(|(o, a)| {
+            gemm_block(a, k, w, cols.clone(), o, accumulate);
+            add_bias_seq(o, bias);
+        }),
         Acts::Bf16(rows) => {
             let packed = w.bf16.as_ref().expect("bf16 activations meet bf16 weights");
             assert!(packed.covers(&cols), "bf16 weights cover columns {cols:?}");
             blocks.enumerate().for_each(|(b, o)| {
                 let a = rows.block(b * ROW_BLOCK, o.len() / n);
                 bf16::gemm_rows(a, packed, cols.clone(), o, accumulate);
+                add_bias_seq(o, bias);
             });
         }
     }
@@ -803,11 +804,6 @@ fn gemm_into(
 
 /// Rows per element-wise task.
 const EW_ROWS: usize = 64;
-
-fn add_bias(x: &mut [f32], b: &[f32]) {
-    x.par_chunks_mut(EW_ROWS * b.len())
-        .for_each(|c| add_bias_seq(c, b));
-}
 
 simd_dispatch! {
     fn add_bias_seq(x: &mut [f32], b: &[f32]) {
