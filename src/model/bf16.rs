@@ -651,9 +651,9 @@ mod amx {
     /// Output rows per block (the activation rows are padded to a multiple).
     pub(super) const ROWS: usize = 32;
 
-    /// Panels per group in [`product`]: the best or nearly so of 1, 2, 4, 8 and
-    /// 16 on each of the base model's four products, 256-row tasks, 1.07–1.20× one panel at a
-    /// time (`cargo run --release --example amx_panel_groups`, BENCHMARKS.md).
+    /// Panels per group in [`product`]: of 1, 2, 4, 8 and 16, the one that was faster than one
+    /// panel at a time on each of the base model's four products (256-row tasks; 1.02–1.36× in
+    /// four runs of `cargo run --release --example amx_panel_groups`, BENCHMARKS.md).
     #[cfg(target_arch = "x86_64")]
     const GROUP: usize = 4;
 
