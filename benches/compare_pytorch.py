@@ -19,8 +19,8 @@ safetensors, tokenizers from PyPI) and builds the release binary.
    activations with SDPA, and float32 weights under torch.autocast(bfloat16) with SDPA.
 4. Prints the CPU model and its relevant flags (/proc/cpuinfo), tokens/s of each (real tokens,
    [CLS] and [SEP] included, padding excluded), the ratio genosift / each PyTorch mode and to the
-   fastest (of medians, and the median of the rounds' own ratios), and max |x − torch f32| / max |torch f32| over the [CLS] vectors for genosift and
-   each mode.
+   fastest (of medians, and the median of the rounds' own ratios), and max |x − torch f32| /
+   max |torch f32| over the [CLS] vectors for genosift and each mode.
 """
 
 import argparse

@@ -11,31 +11,15 @@
 //! `cargo run --release --example amx_panel_groups`
 
 #[cfg(target_arch = "x86_64")]
+#[path = "common/amx.rs"]
+mod amx;
+
+#[cfg(target_arch = "x86_64")]
 fn main() {
-    use std::arch::asm;
-
-    use genosift::model::bf16::{self, Kernel, PackedBf16, PackedRows};
-
-    if Kernel::best() != Some(Kernel::Amx) {
+    if !amx::start() {
         println!("AMX is not usable on this machine");
         return;
     }
-    // A product through the library asks Linux for the tile state (once per process).
-    let rows = PackedRows::of(&[0.5; 32 * 32], 32);
-    let mut out = vec![0f32; 32 * 32];
-    let w = PackedBf16::pack(&[0.5; 32 * 32], 32, 32);
-    bf16::gemm_rows(rows.view(), &w, 0..32, &mut out, false);
-
-    #[repr(C, align(64))]
-    struct Config([u8; 64]);
-    let mut config = Config([0; 64]);
-    config.0[0] = 1;
-    for t in 0..8 {
-        config.0[16 + 2 * t] = 64;
-        config.0[48 + t] = 16;
-    }
-    // SAFETY: the configuration is 64 bytes and the process may use the tile state.
-    unsafe { asm!("ldtilecfg [{}]", in(reg) config.0.as_ptr()) };
     // (rows, k, n): queries/keys/values, the FFN's two products, the attention's output.
     for (m, k, n) in [
         (256, 768, 2304),
@@ -72,8 +56,7 @@ fn main() {
         }
         println!();
     }
-    // SAFETY: releases the tile state this thread configured.
-    unsafe { asm!("tilerelease") };
+    amx::stop();
 }
 
 /// Rows and panels of bf16 ones (0x3f80 pairs), each on a 64-byte boundary, as the library keeps

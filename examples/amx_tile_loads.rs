@@ -8,34 +8,17 @@
 //! `cargo run --release --example amx_tile_loads`
 
 #[cfg(target_arch = "x86_64")]
+#[path = "common/amx.rs"]
+mod amx;
+
+#[cfg(target_arch = "x86_64")]
 fn main() {
     use std::arch::asm;
     use std::time::Instant;
 
-    use genosift::model::bf16::{self, Kernel, PackedBf16, PackedRows};
-
-    if Kernel::best() != Some(Kernel::Amx) {
+    if !amx::start() {
         println!("AMX is not usable on this machine");
         return;
-    }
-    // A product through the library asks Linux for the tile state (once per process).
-    let rows = PackedRows::of(&[0.5; 32 * 32], 32);
-    let mut out = vec![0f32; 32 * 32];
-    bf16::gemm_rows(
-        rows.view(),
-        &PackedBf16::pack(&[0.5; 32 * 32], 32, 32),
-        0..32,
-        &mut out,
-        false,
-    );
-
-    #[repr(C, align(64))]
-    struct Config([u8; 64]);
-    let mut config = Config([0; 64]);
-    config.0[0] = 1;
-    for t in 0..8 {
-        config.0[16 + 2 * t] = 64;
-        config.0[48 + t] = 16;
     }
     // 16 KB of bf16 ones (0x3f80 pairs), and room to start 0–63 bytes past a line.
     let buffer = vec![0x3f80_3f80u32; 4096 + 16];
@@ -52,8 +35,6 @@ fn main() {
             macs / dt / 1e9
         );
     };
-    // SAFETY: the configuration is 64 bytes and the process may use the tile state.
-    unsafe { asm!("ldtilecfg [{}]", in(reg) config.0.as_ptr()) };
     for (name, offset) in [("aligned rows", 0usize), ("rows 16 bytes past a line", 4)] {
         let base = aligned.wrapping_add(offset);
         let start = Instant::now();
@@ -97,8 +78,7 @@ fn main() {
         };
     }
     report("products alone", start);
-    // SAFETY: releases the tile state this thread configured.
-    unsafe { asm!("tilerelease") };
+    amx::stop();
 }
 
 #[cfg(not(target_arch = "x86_64"))]
