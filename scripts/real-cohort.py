@@ -3,9 +3,12 @@
 
 Called by scripts/real-cohort.sh (see its header for what this builds and what it is not):
 
-    scripts/real-cohort.py PKGS_DIR BASE_DIR
+    scripts/real-cohort.py PKGS_DIR BASE_DIR Y_SET
 
-PKGS_DIR holds one `dpkg-deb -x` tree per package (PKGS_DIR/<package>/usr/...). Writes
+PKGS_DIR holds one `dpkg-deb -x` tree per Debian package (PKGS_DIR/<package>/usr/...) and the
+strnaming wheel (PKGS_DIR/strnaming/STRNAMING_WHEEL). Y_SET is the male-specific Y of the cohort:
+`euchromatic` (the 30 GRCh38 pieces of the strnaming wheel), `satellite` (the Yq12 contig of
+neobio) or `both`. Writes
 BASE_DIR/human.fa (autosomes, then chrX, then chrY records; upper case, 80 columns),
 BASE_DIR/pieces.tsv (provenance of every record) and BASE_DIR/shares.txt (the Y and X shares,
 also printed). Every piece is cut at its source coordinates (1-based, inclusive), upper-cased,
@@ -19,10 +22,20 @@ import gzip
 import os
 import re
 import sys
+import zipfile
 
 MIN_GAP = 100  # N runs at least this long split a piece
 MIN_PIECE = 1_000  # sub-pieces shorter than this are dropped
 WIDEN = 50_000  # bp added on each side of an X gametolog window
+
+# The PyPI wheel with euchromatic GRCh38 chrY: strnaming (Netherlands Forensic Institute,
+# LGPL-3.0-or-later), a forensic STR naming tool that caches Ensembl's GRCh38 sequence around its
+# STR loci as strnaming/data/refseq-Y-K.txt.gz: one line of 12,288 bases, chrY
+# K*12,288+1 - (K+1)*12,288 (its refseq_cache.py; checked against the package's own repeat map of
+# chrY, reference-structures-Y.bin.gz, and published Y-STR and amelogenin primers).
+STRNAMING_WHEEL = "strnaming-1.2.1-py3-none-any.whl"
+STRNAMING_PIECE = 12_288
+STRNAMING_PIECES = 30
 
 # package=version and the file each source comes from (paths inside the package).
 SOURCES = {
@@ -85,7 +98,7 @@ X_GENES = [
 # whether the record's name gets the coordinates (otherwise the piece must stay one record), part
 # of the male-specific Y, note).
 PIECES = [
-    ("chr20", "chr20", 30_000_001, 37_000_000, True, False, ""),
+    ("chr20", "chr20", 30_000_001, 37_000_000, True, False, ""),  # to 60 Mb with euchromatic Y
     ("chr22", "chr22", 20_000_001, 21_000_000, True, False, ""),
     ("chr16", "chr16", 186_964, 397_118, True, False, "16p13.3"),
     ("chr6_ngmlr_140kb", "chr6", 112_565_266, 112_565_266 + 139_652 - 1, False, False,
@@ -96,12 +109,12 @@ PIECES = [
     (f"chrX_{gene}", "X", a - WIDEN, b + WIDEN, True, False,
      f"gametolog window ±{WIDEN // 1000} kb")
     for gene, a, b in X_GENES
-] + [
-    ("chrY_NT_025975", "Y_contig", 1, 98_295, False, True,
-     "Yq12 heterochromatin (DYZ1/DYZ2 satellites)"),
-    ("chrY_PAR1", "Y_cnvkit", 10_001, 24_400, True, False,
-     "PAR1 start; file bases 501-14,900; identical to X up to SNPs (checked)"),
 ]
+SATELLITE = ("chrY_NT_025975", "Y_contig", 1, 98_295, False, True,
+             "Yq12 heterochromatin (DYZ1/DYZ2 satellites)")
+Y_PAR = ("chrY_PAR1", "Y_cnvkit", 10_001, 24_400, True, False,
+         "PAR1 start; file bases 501-14,900; identical to X up to SNPs (checked)")
+Y_SETS = ("euchromatic", "satellite", "both")
 
 
 def fail(msg):
@@ -141,14 +154,46 @@ def split_at_gaps(seq, start):
     return out
 
 
+def strnaming_pieces(pkgs):
+    """(record name, sequence, provenance row) of each GRCh38 chrY piece in the strnaming wheel."""
+    path = os.path.join(pkgs, "strnaming", STRNAMING_WHEEL)
+    if not os.path.exists(path):
+        fail(f"{path} missing (is strnaming==1.2.1 downloaded?)")
+    out = []
+    with zipfile.ZipFile(path) as z:
+        names = sorted(
+            (int(m.group(1)), n)
+            for n in z.namelist()
+            if (m := re.fullmatch(r"strnaming/data/refseq-Y-(\d+)\.txt\.gz", n))
+        )
+        if len(names) != STRNAMING_PIECES:
+            fail(f"{path}: {len(names)} chrY pieces, expected {STRNAMING_PIECES}")
+        for k, n in names:
+            seq = gzip.decompress(z.read(n)).decode("ascii").strip().upper()
+            if len(seq) != STRNAMING_PIECE or set(seq) - set("ACGT"):
+                fail(f"{path}: {n} is not {STRNAMING_PIECE:,} bases of ACGT")
+            s, e = k * STRNAMING_PIECE + 1, (k + 1) * STRNAMING_PIECE
+            name = f"chrY_{s}_{e}"
+            row = [name, "strnaming==1.2.1 (PyPI)", f"{STRNAMING_WHEEL}:{n}", f"chrY:{s}-{e}",
+                   "GRCh38", str(len(seq)), str(len(seq)),
+                   "male-specific euchromatic Y (Ensembl sequence cached by strnaming)"]
+            out.append((name, seq, row))
+    return out
+
+
 def kind(name):
     return "Y" if name.startswith("chrY") else "X" if name.startswith("chrX") else "A"
 
 
 def main():
-    if len(sys.argv) != 3:
-        fail("usage: real-cohort.py PKGS_DIR BASE_DIR")
-    pkgs, base = sys.argv[1], sys.argv[2]
+    if len(sys.argv) != 4 or sys.argv[3] not in Y_SETS:
+        fail(f"usage: real-cohort.py PKGS_DIR BASE_DIR {'|'.join(Y_SETS)}")
+    pkgs, base, y_set = sys.argv[1:]
+    # With the 369 kb of euchromatic Y, 30 Mb of chr20 instead of 7 keeps the male-specific Y
+    # share near a real male's (0.5%, not 1.9%).
+    chr20 = ("chr20", "chr20", 30_000_001, 60_000_000 if y_set != "satellite" else 37_000_000,
+             True, False, "")
+    pieces = [chr20] + PIECES[1:] + ([SATELLITE] if y_set != "euchromatic" else []) + [Y_PAR]
     os.makedirs(base, exist_ok=True)
 
     cache = {}
@@ -168,7 +213,7 @@ def main():
     cache.clear()
 
     records, rows = [], []
-    for prefix, src, a, b, coords, specific, note in PIECES:
+    for prefix, src, a, b, coords, specific, note in pieces:
         pkg, rid, length, chrom, first, build = RECORDS[src]
         seq = seqs[src][a - first : b - first + 1]
         if len(seq) != b - a + 1:
@@ -188,6 +233,11 @@ def main():
             non_n = len(part) - part.count("N")
             rows.append([name, SOURCES[pkg][0], "/" + SOURCES[pkg][1], f"{chrom}:{s}-{e}", build,
                          str(len(part)), str(non_n), note])
+
+    if y_set != "satellite":
+        for name, seq, row in strnaming_pieces(pkgs):
+            records.append((name, seq, True))
+            rows.append(row)
 
     # The chrY PAR piece must be the X's PAR1 (GRCh37 chrX 60,001-74,400 = hg19 chrY 10,001-24,400).
     ypar = next(p for n, p, _ in records if n.startswith("chrY_PAR1"))
@@ -222,6 +272,7 @@ def main():
     male = 2 * bp["A"] + bp["X"] + bp["Y"]
     female = 2 * bp["A"] + 2 * bp["X"]
     lines = [
+        f"male-specific Y: {y_set}",
         f"records: {len(records)} ({sum(kind(n) == 'A' for n in names)} autosomal, "
         f"{sum(kind(n) == 'X' for n in names)} chrX, {sum(kind(n) == 'Y' for n in names)} chrY)",
         f"haploid bp: autosomes {bp['A']:,}, X {bp['X']:,}, Y {bp['Y']:,} "

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Builds a development cohort from REAL human sequence: a "human" reference of 11.5 Mb (8.2 Mb
-# autosomal, 3.2 Mb X, 113 kb Y) cut from reference pieces that Debian bookworm packages ship as
-# test or example data, and a `genosift simulate --genome human=…` cohort on it (12 train /
-# 6 valid / 6 test individuals, each with its own SNPs; 150-bp and long reads, sorted BAM/CRAM for
-# the test individuals). Nothing of it is committed: the packages are fetched with apt-get from
-# the registry, checked against the sha256 sums below, and cut by scripts/real-cohort.py
-# (provenance of every record in OUT_DIR/base/pieces.tsv, shares in OUT_DIR/base/shares.txt).
+# Builds a development cohort from REAL human sequence: a "human" reference cut from reference
+# pieces that Debian bookworm packages ship as test or example data and from a PyPI wheel that
+# caches GRCh38 chrY, and a `genosift simulate --genome human=…` cohort on it (12 train / 6 valid /
+# 6 test individuals, each with its own SNPs, and the test split's karyotype specials; 150-bp and
+# long reads, sorted BAM/CRAM for the test individuals). Nothing of it is committed: the packages
+# are fetched with apt-get and pip from the registries, checked against the sha256 sums below, and
+# cut by scripts/real-cohort.py (provenance of every record in OUT_DIR/base/pieces.tsv, shares in
+# OUT_DIR/base/shares.txt).
 #
-# Sources (package=version: file → pieces; licence of the package, from its debian/copyright;
-# the sequences themselves are public reference assemblies — NCBI, GRC, UCSC):
+# Sources (package=version: file → pieces; licence of the package, from its debian/copyright or
+# its wheel's metadata; the sequences themselves are public reference assemblies — NCBI, GRC,
+# UCSC, Ensembl):
+#   strnaming=1.2.1 (PyPI wheel; LGPL-3.0-or-later; Netherlands Forensic Institute):
+#     strnaming/data/refseq-Y-K.txt.gz, 30 pieces of 12,288 bp of GRCh38 chrY (Ensembl sequence
+#     cached around Y-STR loci; piece K is chrY K*12,288+1 - (K+1)*12,288) between 3.26 and 23.79 Mb:
+#     male-specific euchromatic Y, X-degenerate (AMELY, TBL1Y, USP9Y introns), X-transposed
+#     (3.26-4.41 Mb, ~99% identical to Xq21, which is not among the X pieces) and ampliconic
+#     parts → chrY_START_END (368,640 bp). With Y=euchromatic (the default) or both.
 #   neobio=0.0.20030929-6 (GPL-2+; debian/ GPL-3): /usr/lib/neobio/data/human_chromosome_y.txt,
 #     NCBI contig NT_025975.2 "Homo sapiens chromosome Y genomic contig", 98,295 bp, no N: Yq12
-#     heterochromatin near PAR2, largely DYZ1/DYZ2 satellite → chrY_NT_025975, the male-specific Y.
+#     heterochromatin near PAR2, largely DYZ1/DYZ2 satellite → chrY_NT_025975. With Y=satellite
+#     (the cohort of BENCHMARKS.md's first real-sequence figures) or both.
 #   cnvkit=0.9.9-2+b1 (Apache-2.0): …/examples/test/formats/chrM-Y-trunc.hg19.fa, record chrY:
 #     its bases 501–14,900 are hg19 chrY 10,001–24,400, the start of PAR1 → chrY_PAR1_10001_24400
 #     (checked identical to chrX 60,001–74,400; not male-specific).
@@ -20,37 +29,45 @@
 #     windows around the X gametologs PRKX, NLGN4X, TBL1X, AMELX, EIF1AX, ZFX, USP9X+DDX3X, KDM6A,
 #     KDM5C (3.2 Mb of X in all).
 #   vt-examples=0.57721+ds-3 (MIT): /usr/share/doc/vt/examples/ref/20.fa.gz, GRCh37 chr20 →
-#     chr20 30,000,001–37,000,000 (two records either side of its 50-kb gap).
+#     chr20 30,000,001–60,000,000 (37,000,000 with Y=satellite), split at its assembly gaps.
 #   hisat2=2.2.1-4+b2 (GPL-3+): …/examples/reference/22_20-21M.fa, GRCh37 chr22 20–21 Mb (two
 #     records either side of its 100-kb gap).
 #   augustus-doc=3.5.0+dfsg-2 (Artistic; debian/ GPL-3+): …/tutorial-cgp/data/genomes/hg38.fa,
 #     hg38 chr16:186,964–397,118.
 #   ngmlr=0.2.7+git20210816.a2a31fb+dfsg-2+b1 (Expat): …/examples/data/test_1/ref_chr6_140kb.fa,
 #     hs37d5 chr6 near 112.6 Mb (139,652 bp).
-# Measured (seed 1): male-specific Y 0.50% of a male diploid genome (0.57% with the PAR piece,
-# the y_share_male of species.tsv); about 15 s on 2 cores (downloads a few, cutting 5, simulate
-# 4); OUT_DIR holds 128 MB of .debs, 39 MB extracted, 12 MB base, 552 MB cohort (505 MB of it
-# the 48 haplotype FASTAs).
+# Measured (seed 1, Y=euchromatic): 31.2 Mb autosomal, 3.2 Mb X, 383 kb Y (368,640 male-specific,
+# 14,400 PAR) per haploid set; male-specific Y 0.558% of a male diploid genome (0.580% with the
+# PAR piece, the y_share_male of species.tsv); about 35 s on 2 cores; OUT_DIR holds 128 MB of
+# .debs, 10 MB of wheel, 48 MB extracted, 34 MB base, 2.0 GB cohort. (Y=satellite: 7 Mb of chr20,
+# male-specific Y 0.50%, 552 MB cohort.)
 #
-# What it is NOT: a stand-in for a real human genome. The only real male-specific chrY sequence
-# found in the registries is that 98-kb Yq12 satellite contig: none of the euchromatic
-# male-specific Y (SRY, X-degenerate and ampliconic genes), so no Y gametolog of the X windows.
-# The X is over-represented (X/autosome 39% per haploid set, real 5.4%) and mostly gametolog
-# windows, so X reads, and with them X–Y gametolog confusion, are far more frequent than in a real
-# genome. Use it to exercise the pipeline on real sequence, not to measure accuracy.
+# What it is NOT: a stand-in for a real human genome. The euchromatic Y is 30 pieces of 12 kb
+# (about 1.5% of GRCh38's assembled male-specific Y), without SRY, ZFY, DDX3Y, UTY, KDM5D or
+# EIF1AY; the X is over-represented (X/autosome 10% per haploid set, real 5.4%) and mostly
+# gametolog windows, so X reads, and with them X–Y gametolog confusion, are more frequent than in
+# a real genome, while the Xq21 copy of the X-transposed Y pieces is missing (they look unique
+# here). Use it to train and measure on real sequence, not to quote a real genome's accuracy.
 #
 # Usage: scripts/real-cohort.sh [OUT_DIR]     (default: /tmp/genosift-real)
-# Environment: SEED (cohort seed, default 1), SHORT_READS (default 20000), LONG_READS (default
-# 20), GENOSIFT (a genosift binary to use instead of building target/release/genosift).
-# Each step is skipped when its output exists (debs/*.deb, pkgs/PKG, base/human.fa,
-# cohort/samples.tsv); delete an output to redo its step. Needs apt-get (Debian bookworm sources,
-# amd64 or an amd64 foreign architecture), dpkg-deb, sha256sum and python3 (>= 3.11).
+# Environment: Y (the male-specific Y: euchromatic, the default; satellite; or both), SEED (cohort
+# seed, default 1), SHORT_READS (default 20000), LONG_READS (default 20), GENOSIFT (a genosift
+# binary to use instead of building target/release/genosift).
+# Each step is skipped when its output exists (debs/*.deb, wheels/*.whl, pkgs/PKG, base/human.fa,
+# cohort/samples.tsv); delete an output to redo its step (a base cut with another Y is refused).
+# Needs apt-get (Debian bookworm sources, amd64 or an amd64 foreign architecture), dpkg-deb,
+# sha256sum, python3 (>= 3.11) and pip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/genosift-real}
 seed=${SEED:-1}
 short_reads=${SHORT_READS:-20000}
 long_reads=${LONG_READS:-20}
+y_set=${Y:-euchromatic}
+case $y_set in
+  euchromatic | satellite | both) ;;
+  *) echo "error: Y=$y_set: expected euchromatic, satellite or both" >&2; exit 1 ;;
+esac
 start=$SECONDS
 
 # package version architecture sha256 (of the .deb) file-we-need
@@ -103,12 +120,36 @@ for p in "${packages[@]}"; do
 done
 echo "packages: ${#packages[@]} verified in $out/debs"
 
+# 1b. The PyPI wheel with euchromatic GRCh38 chrY (cached in OUT_DIR/wheels, kept whole in
+#     OUT_DIR/pkgs/strnaming).
+wheel=strnaming-1.2.1-py3-none-any.whl
+wheel_sum=b031630bdc54fb6273d9a45808451600b504417d5c7e639c8142420ef7ab4744
+if [ "$y_set" != satellite ]; then
+  mkdir -p "$out/wheels" "$out/pkgs/strnaming"
+  if [ ! -f "$out/wheels/$wheel" ]; then
+    python3 -m pip download -q --no-deps --only-binary :all: strnaming==1.2.1 -d "$out/wheels" ||
+      { echo "error: cannot download strnaming==1.2.1 from PyPI" >&2; exit 1; }
+  fi
+  got=$(sha256sum "$out/wheels/$wheel" | cut -d' ' -f1)
+  if [ "$got" != "$wheel_sum" ]; then
+    echo "error: $out/wheels/$wheel: sha256 $got, expected $wheel_sum (delete it to download again)" >&2
+    exit 1
+  fi
+  cp "$out/wheels/$wheel" "$out/pkgs/strnaming/$wheel"
+  echo "wheel: $wheel verified"
+fi
+
 # 2. Cut the pieces: OUT_DIR/base/human.fa, pieces.tsv, shares.txt.
+if [ -f "$out/base/human.fa" ] && ! grep -qx "male-specific Y: $y_set" "$out/base/shares.txt"; then
+  echo "error: $out/base was cut with another Y ($(head -n 1 "$out/base/shares.txt")):" \
+    "use another OUT_DIR, or delete $out/base and $out/cohort" >&2
+  exit 1
+fi
 if [ -f "$out/base/human.fa" ]; then
   echo "base: $out/base/human.fa exists (delete it to cut again)"
   cat "$out/base/shares.txt"
 else
-  python3 scripts/real-cohort.py "$out/pkgs" "$out/base"
+  python3 scripts/real-cohort.py "$out/pkgs" "$out/base" "$y_set"
 fi
 
 # 3. The cohort.

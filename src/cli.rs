@@ -89,6 +89,16 @@ pub enum ScheduleArg {
     Cosine,
 }
 
+/// Which checkpoint training keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectArg {
+    /// The highest group ROC-AUC (the paper's), plus the chunk-level Y (and X) ROC-AUCs.
+    Auc,
+    /// The fewest false Y hits among --valid-negatives chunks of the female valid genomes, at
+    /// the logit that keeps 95% of the validation Y chunks (for the lr rule).
+    FalseY,
+}
+
 /// A backbone trained from scratch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Preset {
@@ -397,6 +407,13 @@ pub struct TrainArgs {
     /// Validation groups (spread over the valid genomes).
     #[arg(long, default_value_t = 128)]
     pub valid_groups: usize,
+    /// Which validation's model to keep: auc (group + chunk ROC-AUCs) or false-y (the Y
+    /// detector's false hits at a fixed sensitivity; needs --chunk-loss-weight > 0).
+    #[arg(long, value_enum, default_value_t = SelectArg::Auc)]
+    pub select: SelectArg,
+    /// With --select false-y: Y-free chunks of the female valid genomes scored at each validation.
+    #[arg(long, default_value_t = 16_384, value_name = "N")]
+    pub valid_negatives: usize,
     /// Weight of an auxiliary per-chunk loss "this chunk is from the Y" (0: the paper's model).
     #[arg(long, default_value_t = 0.0)]
     pub chunk_loss_weight: f32,
@@ -424,7 +441,7 @@ pub struct TrainArgs {
 }
 
 /// The `train` flags a recipe sets itself.
-const RECIPE_SETS: [&str; 17] = [
+const RECIPE_SETS: [&str; 19] = [
     "chunks",
     "chunk_len",
     "lr",
@@ -438,6 +455,8 @@ const RECIPE_SETS: [&str; 17] = [
     "patience",
     "reads",
     "valid_groups",
+    "select",
+    "valid_negatives",
     "chunk_loss_weight",
     "force_y",
     "y_boost",

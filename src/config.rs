@@ -7,13 +7,13 @@ use anyhow::Result;
 
 use crate::cli::{
     CallRule, Compute, Device, EvaluateArgs, InputArgs, PoolArgs, PredictArgs, RecipeArg,
-    ScheduleArg, TrainArgs,
+    ScheduleArg, SelectArg, TrainArgs,
 };
 use crate::cohort::sheet::Sex;
 use crate::experiment::evaluate::{parse_ablation, parse_ks, PoolOptions};
 use crate::experiment::reads_eval::ReadsEvalOptions;
 use crate::experiment::recipe::{Recipe, RecipeOptions};
-use crate::experiment::train::{Schedule, TrainOptions};
+use crate::experiment::train::{Schedule, Selection, TrainOptions};
 use crate::input::{InputOptions, ReadFilter, Source};
 use crate::model::DeviceKind;
 use crate::pipeline::PipelineOptions;
@@ -361,6 +361,19 @@ pub fn train(a: &TrainArgs) -> Result<TrainOptions> {
         || format!("--min-lr {}: expected a rate in [0, --lr]", a.min_lr),
     );
     p.check(a.eval_every > 0, || "--eval-every must be ≥ 1".into());
+    let select = match a.select {
+        SelectArg::Auc => Selection::RocAuc,
+        SelectArg::FalseY => Selection::FalseY {
+            negatives: a.valid_negatives,
+        },
+    };
+    p.check(
+        a.select == SelectArg::Auc || (a.chunk_loss_weight > 0.0 && a.valid_negatives > 0),
+        || {
+            "--select false-y needs --chunk-loss-weight > 0 (a Y output) and --valid-negatives ≥ 1"
+                .into()
+        },
+    );
     p.finish()?;
     Ok(TrainOptions {
         samples: a.samples.clone(),
@@ -390,6 +403,7 @@ pub fn train(a: &TrainArgs) -> Result<TrainOptions> {
         force_y: a.force_y,
         y_boost: a.y_boost,
         read_errors: a.read_errors,
+        select,
     })
 }
 

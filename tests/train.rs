@@ -223,6 +223,52 @@ fn simulate_writes_the_atypical_individuals() {
     }
 }
 
+/// `--select false-y`: the step kept is one with the fewest false Y hits among the validations
+/// (then the highest sensitivity with none), as each validation's log line gives them, and the
+/// model is the same on 1 and 2 threads.
+fn check_false_y_selection(sheet: &Path, dir: &Path) {
+    let run = |out: &str, threads: &str| {
+        let a = train_cmd(sheet, &dir.join(out), "9", threads)
+            .args(["--select", "false-y", "--valid-negatives", "64"])
+            .assert()
+            .success();
+        String::from_utf8(a.get_output().stderr.clone()).unwrap()
+    };
+    let log = run("f2", "2");
+    run("f1", "1");
+    let w = |m: &str| std::fs::read(dir.join(m).join("model.safetensors")).unwrap();
+    assert_eq!(w("f2"), w("f1"), "same model on 1 and 2 threads");
+    let after = |l: &str, key: &str, end: char| -> Option<String> {
+        Some(l.split(key).nth(1)?.split(end).next()?.trim().to_string())
+    };
+    // (step, false Y hits, sensitivity with none) of each validation.
+    let seen: Vec<(usize, usize, f64)> = log
+        .lines()
+        .filter_map(|l| {
+            Some((
+                after(l, "step ", ':')?.parse().ok()?,
+                after(l, "false-Y ", '/')?.parse().ok()?,
+                after(l, "sensitivity with none ", ',')?.parse().ok()?,
+            ))
+        })
+        .collect();
+    assert_eq!(seen.len(), 2, "validations at steps 2 and 3: {log}");
+    assert!(seen.iter().all(|v| v.1 <= 64), "{seen:?}");
+    let kept: usize = log
+        .lines()
+        .find_map(|l| after(l, "kept step ", ' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        log.contains(&format!("kept step {kept} by --select false-y")),
+        "{log}"
+    );
+    let k = seen.iter().find(|v| v.0 == kept).expect("a validated step");
+    assert!(
+        seen.iter().all(|v| (k.1, -k.2) <= (v.1, -v.2)),
+        "kept {k:?} of {seen:?}"
+    );
+}
+
 #[test]
 fn simulate_train_calibrate_evaluate_predict() {
     let dir = tempfile::tempdir().unwrap();
@@ -264,18 +310,21 @@ fn simulate_train_calibrate_evaluate_predict() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("--min-lr 0.01"));
-    // An X output needs the Y output beside it.
+    // An X output, and a checkpoint chosen by false Y hits, need the Y output: both reported.
     genosift()
         .args(["train", "-q", "--samples"])
         .arg(&sheet)
         .arg("--out")
         .arg(dir.path().join("m6"))
-        .args(["--x-loss-weight", "1"])
+        .args(["--x-loss-weight", "1", "--select", "false-y"])
         .assert()
         .code(1)
-        .stderr(predicates::str::contains(
-            "--x-loss-weight needs --chunk-loss-weight",
-        ));
+        .stderr(
+            predicates::str::contains("--x-loss-weight needs --chunk-loss-weight").and(
+                predicates::str::contains("--select false-y needs --chunk-loss-weight > 0"),
+            ),
+        );
+    check_false_y_selection(&sheet, dir.path());
 
     genosift()
         .args(["calibrate", "-q", "--k", "2,4", "--repeats", "10"])

@@ -1,6 +1,7 @@
 //! `genosift train`: fine-tune or train a classifier on a cohort, one run or a staged recipe.
 
 use anyhow::Result;
+use clap::ValueEnum;
 
 use crate::cli::TrainArgs;
 use crate::experiment::recipe;
@@ -15,10 +16,11 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         anyhow::bail!("no evaluation ran: nothing was saved");
     }
     tracing::info!(
-        "trained {} steps; best valid ROC-AUC {:.4} at step {} (saved in {}); {:.1} examples/s",
+        "trained {} steps; kept step {} by --select {} (its valid ROC-AUC {:.4}; saved in {}); {:.1} examples/s",
         r.steps,
-        r.best_auc,
         r.best_step,
+        a.select.to_possible_value().expect("not skipped").get_name(),
+        r.best_auc,
         a.out.display(),
         r.examples_per_second
     );

@@ -1,5 +1,5 @@
-//! Metrics and the calibration arithmetic: ROC-AUC (Mann–Whitney, ties count one half), median and
-//! numpy's linear-interpolation quantile.
+//! Metrics and the calibration arithmetic: ROC-AUC (Mann–Whitney, ties count one half), the
+//! false-Y rate at a fixed sensitivity, median and numpy's linear-interpolation quantile.
 
 /// ROC-AUC of `scores` for binary `labels` (true = positive). `None` if a class is absent.
 pub fn roc_auc(scores: &[f32], labels: &[bool]) -> Option<f64> {
@@ -29,6 +29,46 @@ pub fn roc_auc(scores: &[f32], labels: &[bool]) -> Option<f64> {
     }
     let u = rank_sum_pos - (pos * (pos + 1)) as f64 / 2.0;
     Some(u / (pos * neg) as f64)
+}
+
+/// A Y detector's false positives at a fixed sensitivity (what the `lr` rule's reads to a call rest
+/// on, where ROC-AUC saturates first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FalseY {
+    /// The highest logit threshold at which at least the asked share of Y chunks score at or
+    /// above it.
+    pub threshold: f32,
+    /// Negative (Y-free) chunks at or above `threshold`, and all of them.
+    pub hits: usize,
+    pub negatives: usize,
+    /// The share of Y chunks above every negative: the sensitivity with no false-Y at all.
+    pub clean_sensitivity: f64,
+}
+
+impl FalseY {
+    pub fn rate(&self) -> f64 {
+        self.hits as f64 / self.negatives.max(1) as f64
+    }
+}
+
+/// The false-Y rate of `negatives` at the threshold that keeps `sensitivity` of the `positives`
+/// (Y chunks' logits). `None` if either set is empty.
+pub fn false_y_at(positives: &[f32], negatives: &[f32], sensitivity: f64) -> Option<FalseY> {
+    if positives.is_empty() || negatives.is_empty() {
+        return None;
+    }
+    let mut pos = positives.to_vec();
+    pos.sort_by(f32::total_cmp);
+    // The k-th highest positive, k = ⌈sensitivity · n⌉: at least that share at or above it.
+    let keep = ((sensitivity.clamp(0.0, 1.0) * pos.len() as f64).ceil() as usize).max(1);
+    let threshold = pos[pos.len() - keep];
+    let top = negatives.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    Some(FalseY {
+        threshold,
+        hits: negatives.iter().filter(|&&v| v >= threshold).count(),
+        negatives: negatives.len(),
+        clean_sensitivity: pos.iter().filter(|&&v| v > top).count() as f64 / pos.len() as f64,
+    })
 }
 
 /// Quantile `q` ∈ [0, 1] with linear interpolation (numpy's default).
@@ -71,6 +111,24 @@ mod tests {
         assert_eq!(roc_auc(&[0.5, 0.5, 0.7], &[true, false, false]), Some(0.25));
         assert_eq!(roc_auc(&[0.5], &[true]), None);
         assert_eq!(roc_auc(&[1.0, 0.0], &[true, false]), Some(1.0));
+    }
+
+    #[test]
+    fn false_y_by_hand() {
+        let pos = [3.0, 1.0, 2.0, 4.0];
+        let neg = [0.5, 1.5, 2.0, -1.0, 0.0];
+        // Sensitivity 0.75 keeps 3 of 4 positives: threshold 2.0; negatives ≥ 2.0: one (a tie
+        // counts as a hit). Above the top negative (2.0): 3.0 and 4.0, half the positives.
+        let f = false_y_at(&pos, &neg, 0.75).unwrap();
+        assert_eq!((f.threshold, f.hits, f.negatives), (2.0, 1, 5));
+        assert_eq!((f.rate(), f.clean_sensitivity), (0.2, 0.5));
+        // 0.7 also needs 3 positives (⌈2.8⌉); 1.0 needs all: threshold 1.0, hits 1.5 and 2.0.
+        assert_eq!(false_y_at(&pos, &neg, 0.7).unwrap().threshold, 2.0);
+        assert_eq!(false_y_at(&pos, &neg, 1.0).unwrap().hits, 2);
+        // Sensitivity 0 still keeps the top positive.
+        assert_eq!(false_y_at(&pos, &neg, 0.0).unwrap().threshold, 4.0);
+        assert_eq!(false_y_at(&[], &neg, 0.5), None);
+        assert_eq!(false_y_at(&pos, &[], 0.5), None);
     }
 
     #[test]

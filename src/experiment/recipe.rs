@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::evaluate::{calibrate, PoolOptions};
-use super::train::{train, Schedule, TrainOptions};
+use super::train::{train, Schedule, Selection, TrainOptions};
 use crate::atomic::{replace_dir, write_atomic};
 use crate::bundle::ModelBundle;
 use crate::cohort::sheet::{read_sheet, Split};
@@ -65,6 +65,10 @@ pub struct Stage {
     pub patience: usize,
     /// Validation groups per valid genome.
     pub valid_per_genome: usize,
+    /// Y-free chunks of the female valid genomes scored at each validation, per valid genome:
+    /// the checkpoint kept is the one with the fewest false Y hits ([`Selection::FalseY`]);
+    /// 0: the best group + chunk ROC-AUCs.
+    pub negatives_per_genome: usize,
     /// Added to `--seed` for this stage's sampling.
     pub seed_offset: u64,
 }
@@ -81,6 +85,7 @@ const GROUPS_STAGE: Stage = Stage {
     eval_every_groups: 1_600,
     patience: 6,
     valid_per_genome: 8,
+    negatives_per_genome: 0,
     seed_offset: 0,
 };
 
@@ -96,6 +101,7 @@ const READS_STAGE: Stage = Stage {
     eval_every_groups: 8_000,
     patience: 0,
     valid_per_genome: 16,
+    negatives_per_genome: 4_096,
     seed_offset: 4,
 };
 
@@ -212,6 +218,12 @@ fn stage_options(
         force_y: false,
         y_boost: Y_BOOST,
         read_errors: stage.read_errors,
+        select: match stage.negatives_per_genome {
+            0 => Selection::RocAuc,
+            n => Selection::FalseY {
+                negatives: scaled(n, opts.scale) * valid_genomes,
+            },
+        },
     }
 }
 
@@ -239,10 +251,16 @@ pub fn train_command(o: &TrainOptions) -> String {
     } else {
         String::new()
     };
+    let select = match o.select {
+        Selection::RocAuc => String::new(),
+        Selection::FalseY { negatives } => {
+            format!(" --select false-y --valid-negatives {negatives}")
+        }
+    };
     format!(
         "genosift train --samples {} --out {} {start} --chunks {} --chunk-len {}{reads} \
          --read-errors {} --chunk-loss-weight {}{x} --y-boost {} --lr {:e} --warmup {} --batch {} \
-         --grad-accum {} --steps {} --eval-every {} --patience {} --valid-groups {} --seed {}",
+         --grad-accum {} --steps {} --eval-every {} --patience {} --valid-groups {}{select} --seed {}",
         quoted(&o.samples),
         quoted(&o.out),
         o.chunks,
@@ -523,6 +541,14 @@ mod tests {
         assert_eq!(seeds, [142, 146, 147]);
         let valid: Vec<usize> = o.iter().map(|o| o.valid_groups).collect();
         assert_eq!(valid, [96, 192, 192], "8 and 16 groups per valid genome");
+        let select: Vec<Selection> = o.iter().map(|o| o.select).collect();
+        let by_false_y = Selection::FalseY { negatives: 49_152 };
+        assert_eq!(
+            select,
+            [Selection::RocAuc, by_false_y, by_false_y],
+            "4,096 Y-free chunks per valid genome in the reads stages"
+        );
+        assert!(train_command(&o[1]).contains(" --select false-y --valid-negatives 49152 "));
         assert_eq!(o[0].out, PathBuf::from("runs/model.stages/1-groups"));
         assert_eq!(stages(Recipe::Groups), vec![GROUPS_STAGE]);
         // Scaled: every amount shrinks, none to nothing.

@@ -6,8 +6,9 @@
 //! and summed in order: the same model for any thread count). The learning rate rises linearly over
 //! `warmup` steps, then stays constant. Every `eval_every` steps the model scores a fixed validation
 //! set (groups of the `valid` genomes, every male group holding at least one Y chunk); the best
-//! ROC-AUC so far is saved as a complete model directory, replaced atomically, so an interrupted run
-//! leaves the last good model; `patience` evaluations without improvement stop the run.
+//! checkpoint so far ([`Selection`]: ROC-AUC, or the false-Y rate at a fixed sensitivity) is saved
+//! as a complete model directory, replaced atomically, so an interrupted run leaves the last good
+//! model; `patience` evaluations without improvement stop the run.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
-use super::metrics::roc_auc;
+use super::metrics::{false_y_at, roc_auc, FalseY};
 use crate::bundle::read_config;
 use crate::bundle::settings::Settings;
 use crate::cohort::sampler::{
@@ -64,7 +65,26 @@ pub struct TrainOptions {
     pub y_boost: f64,
     /// Substitution rate applied to training and validation chunks (sequencing errors).
     pub read_errors: f64,
+    /// How a validation's checkpoint is judged.
+    pub select: Selection,
 }
+
+/// Which checkpoint a run keeps: the best validation so far, judged by one of these.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Selection {
+    /// The highest group ROC-AUC (the paper's), plus the chunk-level Y (and X) ROC-AUCs with
+    /// those outputs.
+    RocAuc,
+    /// For the `lr` rule, whose reads to a call rest on the Y detector's false hits: the fewest
+    /// hits among `negatives` chunks of the female valid genomes at the logit that keeps
+    /// [`SELECT_SENSITIVITY`] of the validation set's Y chunks; on a tie, the highest share of Y
+    /// chunks above every negative; then as `RocAuc`.
+    FalseY { negatives: usize },
+}
+
+/// The share of validation Y chunks kept when [`Selection::FalseY`] counts false hits (about the
+/// calibrated detectors' sensitivities: 0.985 and 0.999 in BENCHMARKS.md).
+pub const SELECT_SENSITIVITY: f64 = 0.95;
 
 /// What a run did.
 #[derive(Debug, Clone)]
@@ -202,6 +222,8 @@ struct Job<'a> {
     tokenizer_json: Vec<u8>,
     train: Vec<(String, Vec<&'a Genome>)>,
     valid: Vec<Example>,
+    /// Y-free chunks for [`Selection::FalseY`] (empty otherwise).
+    negatives: Vec<Example>,
 }
 
 impl AutodiffTask for Job<'_> {
@@ -228,7 +250,7 @@ impl AutodiffTask for Job<'_> {
             examples_per_second: 0.0,
         };
         let mut since_best = 0;
-        let mut best_score = f64::NEG_INFINITY;
+        let mut best = [f64::NEG_INFINITY; 3];
         let mut loss_sum = 0.0;
         let mut loss_n = 0usize;
         // Seconds in training steps (validation and saving left out): the examples/s figure.
@@ -267,21 +289,23 @@ impl AutodiffTask for Job<'_> {
             train_time += step_start.elapsed().as_secs_f64();
             report.steps = step;
             if step % opts.eval_every == 0 || step == opts.steps {
-                let (auc, chunk_auc, diag) =
-                    validate(&state, &self.tokenizer, &self.valid, opts.chunks, micro);
+                let v = validate(
+                    &state,
+                    &self.tokenizer,
+                    [&self.valid, &self.negatives],
+                    opts,
+                );
+                let auc = v.auc;
                 let loss = loss_sum / loss_n.max(1) as f64;
                 loss_sum = 0.0;
                 loss_n = 0;
                 let eps = examples as f64 / train_time.max(1e-9);
                 report.history.push((step, loss, auc));
                 report.examples_per_second = eps;
-                // Best = highest group ROC-AUC (the paper's criterion); with a chunk classifier,
-                // the highest sum of the group and chunk-level Y (and X) ROC-AUCs, since the
-                // likelihood-ratio rule and the dosages rest on the chunk logits.
-                let score = auc + chunk_auc.iter().sum::<f64>();
-                let improved = score > best_score;
+                let standing = v.standing(opts.select);
+                let improved = improves(standing, best);
                 if improved {
-                    best_score = score;
+                    best = standing;
                     report.best_auc = auc;
                     report.best_step = step;
                     since_best = 0;
@@ -296,8 +320,9 @@ impl AutodiffTask for Job<'_> {
                     since_best += 1;
                 }
                 tracing::info!(
-                    "step {step}: loss {loss:.4}, lr {lr:.2e}, valid ROC-AUC {auc:.4}{}, {eps:.1} examples/s; {diag}",
-                    if improved { " (best, saved)" } else { "" }
+                    "step {step}: loss {loss:.4}, lr {lr:.2e}, valid ROC-AUC {auc:.4}{}, {eps:.1} examples/s; {}",
+                    if improved { " (best, saved)" } else { "" },
+                    v.text
                 );
                 if opts.patience > 0 && since_best >= opts.patience {
                     tracing::info!("no improvement in {} evaluations: stopping", opts.patience);
@@ -309,49 +334,106 @@ impl AutodiffTask for Job<'_> {
     }
 }
 
-/// Validation: group ROC-AUC, the chunk-level Y and X ROC-AUCs (with those classifiers) and a log
-/// fragment with the latter and the share of active head ReLU units. Micro-batches are scored
-/// side by side.
+/// What one validation measured.
+struct Validation {
+    /// Group ROC-AUC.
+    auc: f64,
+    /// The chunk-level Y and X ROC-AUCs, for the outputs the head has.
+    chunk_auc: Vec<f64>,
+    /// With negatives: the Y detector's false hits at [`SELECT_SENSITIVITY`].
+    false_y: Option<FalseY>,
+    /// For the log: the above and the share of active head ReLU units.
+    text: String,
+}
+
+impl Validation {
+    /// The checkpoint's standing under `select`: larger is better, compared in order.
+    fn standing(&self, select: Selection) -> [f64; 3] {
+        let aucs = self.auc + self.chunk_auc.iter().sum::<f64>();
+        match (select, self.false_y) {
+            (Selection::FalseY { .. }, Some(f)) => [-f.rate(), f.clean_sensitivity, aucs],
+            _ => [aucs, 0.0, 0.0],
+        }
+    }
+}
+
+/// Whether a validation's standing beats the best so far: compared in order, a tie keeps the
+/// earlier checkpoint.
+fn improves(standing: [f64; 3], best: [f64; 3]) -> bool {
+    standing > best
+}
+
+/// Validation on the fixed set (`sets[0]`) and, for [`Selection::FalseY`], the Y-free chunks
+/// (`sets[1]`); micro-batches are scored side by side.
 fn validate<B: burn::tensor::backend::AutodiffBackend>(
     state: &TrainState<B>,
     tok: &GenaTokenizer,
-    examples: &[Example],
-    n_chunks: usize,
-    micro: usize,
-) -> (f64, Vec<f64>, String) {
+    [examples, negatives]: [&[Example]; 2],
+    opts: &TrainOptions,
+) -> Validation {
     let validator = state.validator();
-    let parts: Vec<ValidScores> = examples
-        .par_chunks(micro.max(1))
-        .map(|ex| validator.score(&tokenize(tok, ex), n_chunks))
-        .collect();
+    let micro = opts.batch.div_ceil(opts.grad_accum).max(1);
+    let score = |set: &[Example]| -> Vec<ValidScores> {
+        set.par_chunks(micro)
+            .map(|ex| validator.score(&tokenize(tok, ex), opts.chunks))
+            .collect()
+    };
+    let parts = score(examples);
     let probs: Vec<f32> = parts
         .iter()
         .flat_map(|p| p.p_female.iter().copied())
         .collect();
     let group_labels: Vec<bool> = examples.iter().map(|e| e.label > 0.5).collect();
     let auc = roc_auc(&probs, &group_labels).unwrap_or(0.5);
-    let chunk_auc = |scores: &dyn Fn(&ValidScores) -> Option<&Vec<f32>>,
-                     label: fn(&Example) -> &[f32]| {
+    // Per chunk: the logits of one output, flattened, and their labels.
+    let chunk_scores = |scores: &dyn Fn(&ValidScores) -> Option<&Vec<f32>>,
+                        label: fn(&Example) -> &[f32]| {
         let logits: Vec<f32> = parts.iter().filter_map(scores).flatten().copied().collect();
         let labels: Vec<bool> = examples
             .iter()
             .flat_map(|e| label(e).iter().map(|&y| y > 0.5))
             .collect();
-        (logits.len() == labels.len())
-            .then(|| roc_auc(&logits, &labels))
-            .flatten()
+        (logits.len() == labels.len()).then_some((logits, labels))
     };
-    let y_auc = chunk_auc(&|p| p.chunk_logits.as_ref(), |e| &e.chunk_y);
-    let x_auc = chunk_auc(&|p| p.x_logits.as_ref(), |e| &e.chunk_x);
+    let y = chunk_scores(&|p| p.chunk_logits.as_ref(), |e| &e.chunk_y);
+    let x = chunk_scores(&|p| p.x_logits.as_ref(), |e| &e.chunk_x);
+    let y_auc = y.as_ref().and_then(|(s, l)| roc_auc(s, l));
+    let x_auc = x.as_ref().and_then(|(s, l)| roc_auc(s, l));
+    let false_y = y.filter(|_| !negatives.is_empty()).and_then(|(s, l)| {
+        let pos: Vec<f32> = s
+            .iter()
+            .zip(&l)
+            .filter(|(_, &l)| l)
+            .map(|(&s, _)| s)
+            .collect();
+        let neg: Vec<f32> = score(negatives)
+            .iter()
+            .filter_map(|p| p.chunk_logits.as_ref())
+            .flatten()
+            .copied()
+            .collect();
+        false_y_at(&pos, &neg, SELECT_SENSITIVITY)
+    });
     let active = parts.iter().map(|p| p.active).sum::<f32>() / parts.len().max(1) as f32;
     let fmt = |a: Option<f64>| a.map_or("NA".to_string(), |a| format!("{a:.4}"));
-    let text = format!(
+    let mut text = format!(
         "chunk Y ROC-AUC {}, chunk X ROC-AUC {}, active head units {:.1}%",
         fmt(y_auc),
         fmt(x_auc),
         100.0 * active
     );
-    (auc, y_auc.into_iter().chain(x_auc).collect(), text)
+    if let Some(f) = false_y {
+        text += &format!(
+            ", false-Y {}/{} at sensitivity {SELECT_SENSITIVITY} (logit {:.2}), sensitivity with none {:.3}",
+            f.hits, f.negatives, f.threshold, f.clean_sensitivity
+        );
+    }
+    Validation {
+        auc,
+        chunk_auc: y_auc.into_iter().chain(x_auc).collect(),
+        false_y,
+        text,
+    }
 }
 
 /// Writes a complete model directory atomically: built beside `out`, then swapped in.
@@ -413,6 +495,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
     need_both_sexes(opts, &train, &valid)?;
     let (config, weights, tokenizer, tokenizer_json) = initial_model(opts)?;
     let vset = validation_set(&valid, opts);
+    let negatives = negative_set(&valid, opts);
     tracing::info!(
         "training on {} genomes ({} species), validating on {} groups of {} × {} bp; config {}",
         train.iter().map(|(_, g)| g.len()).sum::<usize>(),
@@ -435,6 +518,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
         tokenizer_json,
         train,
         valid: vset,
+        negatives,
     };
     pool.install(|| run_autodiff(opts.device, job))?
 }
@@ -532,9 +616,73 @@ fn validation_set(valid: &BySpecies, opts: &TrainOptions) -> Vec<Example> {
     vset
 }
 
+/// For [`Selection::FalseY`]: its `negatives` chunks (rounded up to whole groups) from the
+/// female valid genomes, sampled as the validation set is; empty for other selections.
+fn negative_set(valid: &BySpecies, opts: &TrainOptions) -> Vec<Example> {
+    let Selection::FalseY { negatives } = opts.select else {
+        return Vec::new();
+    };
+    let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_add(2));
+    let females: Vec<&Genome> = valid
+        .iter()
+        .flat_map(|(_, gs)| gs.iter().copied())
+        .filter(|g| g.sex == Sex::Female)
+        .collect();
+    let groups = negatives.div_ceil(opts.chunks.max(1));
+    let per = groups.div_ceil(females.len().max(1));
+    let mut set = Vec::with_capacity(per * females.len());
+    for g in females {
+        let cum = cumulative(g, &[]);
+        for _ in 0..per {
+            let mut chunks = sample_group_forced(
+                g,
+                &cum,
+                opts.chunks,
+                opts.chunk_len,
+                opts.reads,
+                false,
+                &mut rng,
+            );
+            add_errors(&mut chunks, opts.read_errors, &mut rng);
+            set.push(example(chunks, g));
+        }
+    }
+    set
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checkpoints_rank_by_the_selection() {
+        let v = |auc: f64, hits: usize, clean: f64| Validation {
+            auc,
+            chunk_auc: vec![auc],
+            false_y: Some(FalseY {
+                threshold: 0.0,
+                hits,
+                negatives: 100,
+                clean_sensitivity: clean,
+            }),
+            text: String::new(),
+        };
+        let by_false_y = Selection::FalseY { negatives: 100 };
+        let (fewer_hits, higher_auc) = (v(0.90, 2, 0.1), v(0.99, 3, 0.9));
+        assert!(fewer_hits.standing(by_false_y) > higher_auc.standing(by_false_y));
+        assert!(fewer_hits.standing(Selection::RocAuc) < higher_auc.standing(Selection::RocAuc));
+        // Equal hits: the higher sensitivity with no false hit, then the ROC-AUCs.
+        assert!(v(0.9, 0, 0.8).standing(by_false_y) > v(0.99, 0, 0.7).standing(by_false_y));
+        assert!(v(0.99, 0, 0.8).standing(by_false_y) > v(0.9, 0, 0.8).standing(by_false_y));
+        // An equal standing is no improvement: the earlier checkpoint stays.
+        let a = v(0.9, 0, 0.8).standing(by_false_y);
+        assert!(!improves(a, v(0.9, 0, 0.8).standing(by_false_y)));
+        assert!(improves(a, v(0.9, 0, 0.7).standing(by_false_y)));
+        assert!(
+            improves(a, [f64::NEG_INFINITY; 3]),
+            "the first validation is kept"
+        );
+    }
 
     #[test]
     fn warmup_is_linear_then_constant() {
