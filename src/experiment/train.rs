@@ -249,10 +249,7 @@ impl AutodiffTask for Job<'_> {
             history: Vec::new(),
             examples_per_second: 0.0,
         };
-        let mut since_best = 0;
-        let mut best = [f64::NEG_INFINITY; 3];
-        let mut loss_sum = 0.0;
-        let mut loss_n = 0usize;
+        let mut tracker = Tracker::default();
         // Seconds in training steps (validation and saving left out): the examples/s figure.
         let mut train_time = 0.0f64;
         let mut examples = 0usize;
@@ -275,8 +272,8 @@ impl AutodiffTask for Job<'_> {
             let step_start = Instant::now();
             let losses = state.accumulate(&parts, weights, opts.chunks);
             for (loss, mb) in losses.iter().zip(&parts) {
-                loss_sum += *loss as f64 * mb.labels.len() as f64;
-                loss_n += mb.labels.len();
+                tracker.loss_sum += *loss as f64 * mb.labels.len() as f64;
+                tracker.loss_n += mb.labels.len();
             }
             examples += opts.batch;
             // The optimizer's step runs on one thread: the next step's groups are drawn and
@@ -289,48 +286,83 @@ impl AutodiffTask for Job<'_> {
             train_time += step_start.elapsed().as_secs_f64();
             report.steps = step;
             if step % opts.eval_every == 0 || step == opts.steps {
-                let v = validate(
-                    &state,
-                    &self.tokenizer,
-                    [&self.valid, &self.negatives],
-                    opts,
-                );
-                let auc = v.auc;
-                let loss = loss_sum / loss_n.max(1) as f64;
-                loss_sum = 0.0;
-                loss_n = 0;
                 let eps = examples as f64 / train_time.max(1e-9);
-                report.history.push((step, loss, auc));
-                report.examples_per_second = eps;
-                let standing = v.standing(opts.select);
-                let improved = improves(standing, best);
-                if improved {
-                    best = standing;
-                    report.best_auc = auc;
-                    report.best_step = step;
-                    since_best = 0;
-                    save_model_dir(
-                        &opts.out,
-                        &self.config,
-                        &state.export(),
-                        &self.tokenizer_json,
-                        opts,
-                    )?;
-                } else {
-                    since_best += 1;
-                }
-                tracing::info!(
-                    "step {step}: loss {loss:.4}, lr {lr:.2e}, valid ROC-AUC {auc:.4}{}, {eps:.1} examples/s; {}",
-                    if improved { " (best, saved)" } else { "" },
-                    v.text
-                );
-                if opts.patience > 0 && since_best >= opts.patience {
-                    tracing::info!("no improvement in {} evaluations: stopping", opts.patience);
+                if self.checkpoint(&state, step, lr, eps, &mut tracker, &mut report)? {
                     break;
                 }
             }
         }
         Ok(report)
+    }
+}
+
+/// Where a run stands between validations.
+struct Tracker {
+    /// The best checkpoint's standing ([`Validation::standing`]) and validations since it.
+    best: [f64; 3],
+    since_best: usize,
+    /// The training loss since the last validation: summed over groups, and their number.
+    loss_sum: f64,
+    loss_n: usize,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Self {
+            best: [f64::NEG_INFINITY; 3],
+            since_best: 0,
+            loss_sum: 0.0,
+            loss_n: 0,
+        }
+    }
+}
+
+impl Job<'_> {
+    /// The validation at `step`: logged and recorded in `report`, the model saved when it beats the
+    /// best so far. Returns whether the run stops (`patience` validations without improvement).
+    fn checkpoint<B: burn::tensor::backend::AutodiffBackend>(
+        &self,
+        state: &TrainState<B>,
+        step: usize,
+        lr: f64,
+        eps: f64,
+        t: &mut Tracker,
+        report: &mut TrainReport,
+    ) -> Result<bool> {
+        let opts = self.opts;
+        let v = validate(state, &self.tokenizer, [&self.valid, &self.negatives], opts);
+        let loss = t.loss_sum / t.loss_n.max(1) as f64;
+        (t.loss_sum, t.loss_n) = (0.0, 0);
+        report.history.push((step, loss, v.auc));
+        report.examples_per_second = eps;
+        let standing = v.standing(opts.select);
+        let improved = improves(standing, t.best);
+        if improved {
+            (t.best, t.since_best) = (standing, 0);
+            report.best_auc = v.auc;
+            report.best_step = step;
+            let tensors = state.export();
+            save_model_dir(
+                &opts.out,
+                &self.config,
+                &tensors,
+                &self.tokenizer_json,
+                opts,
+            )?;
+        } else {
+            t.since_best += 1;
+        }
+        tracing::info!(
+            "step {step}: loss {loss:.4}, lr {lr:.2e}, valid ROC-AUC {:.4}{}, {eps:.1} examples/s; {}",
+            v.auc,
+            if improved { " (best, saved)" } else { "" },
+            v.text
+        );
+        let stop = opts.patience > 0 && t.since_best >= opts.patience;
+        if stop {
+            tracing::info!("no improvement in {} evaluations: stopping", opts.patience);
+        }
+        Ok(stop)
     }
 }
 
@@ -588,16 +620,17 @@ fn initial_model(opts: &TrainOptions) -> Result<(BertConfig, WeightFile, GenaTok
     Ok((config, weights, tokenizer, tokenizer_json))
 }
 
-/// The fixed validation set: `valid_groups` spread over the valid genomes, males forced to a Y.
-fn validation_set(valid: &BySpecies, opts: &TrainOptions) -> Vec<Example> {
-    let mut vrng = StdRng::seed_from_u64(opts.seed.wrapping_add(1));
-    let vgenomes: Vec<&Genome> = valid
-        .iter()
-        .flat_map(|(_, gs)| gs.iter().copied())
-        .collect();
-    let per = opts.valid_groups.div_ceil(vgenomes.len()).max(1);
-    let mut vset = Vec::new();
-    for g in &vgenomes {
+/// `per` groups of each of `genomes`, males forced to hold a Y chunk when `force_y`, with the run's
+/// sequencing errors: the fixed sets that validation scores.
+fn fixed_groups(
+    genomes: &[&Genome],
+    per: usize,
+    force_y: bool,
+    opts: &TrainOptions,
+    rng: &mut StdRng,
+) -> Vec<Example> {
+    let mut set = Vec::with_capacity(per * genomes.len());
+    for g in genomes {
         let cum = cumulative(g, &[]);
         for _ in 0..per {
             let mut chunks = sample_group_forced(
@@ -606,14 +639,25 @@ fn validation_set(valid: &BySpecies, opts: &TrainOptions) -> Vec<Example> {
                 opts.chunks,
                 opts.chunk_len,
                 opts.reads,
-                true,
-                &mut vrng,
+                force_y,
+                rng,
             );
-            add_errors(&mut chunks, opts.read_errors, &mut vrng);
-            vset.push(example(chunks, g));
+            add_errors(&mut chunks, opts.read_errors, rng);
+            set.push(example(chunks, g));
         }
     }
-    vset
+    set
+}
+
+/// The fixed validation set: `valid_groups` spread over the valid genomes, males forced to a Y.
+fn validation_set(valid: &BySpecies, opts: &TrainOptions) -> Vec<Example> {
+    let genomes: Vec<&Genome> = valid
+        .iter()
+        .flat_map(|(_, gs)| gs.iter().copied())
+        .collect();
+    let per = opts.valid_groups.div_ceil(genomes.len()).max(1);
+    let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_add(1));
+    fixed_groups(&genomes, per, true, opts, &mut rng)
 }
 
 /// For [`Selection::FalseY`]: its `negatives` chunks (rounded up to whole groups) from the
@@ -622,7 +666,6 @@ fn negative_set(valid: &BySpecies, opts: &TrainOptions) -> Vec<Example> {
     let Selection::FalseY { negatives } = opts.select else {
         return Vec::new();
     };
-    let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_add(2));
     let females: Vec<&Genome> = valid
         .iter()
         .flat_map(|(_, gs)| gs.iter().copied())
@@ -630,24 +673,8 @@ fn negative_set(valid: &BySpecies, opts: &TrainOptions) -> Vec<Example> {
         .collect();
     let groups = negatives.div_ceil(opts.chunks.max(1));
     let per = groups.div_ceil(females.len().max(1));
-    let mut set = Vec::with_capacity(per * females.len());
-    for g in females {
-        let cum = cumulative(g, &[]);
-        for _ in 0..per {
-            let mut chunks = sample_group_forced(
-                g,
-                &cum,
-                opts.chunks,
-                opts.chunk_len,
-                opts.reads,
-                false,
-                &mut rng,
-            );
-            add_errors(&mut chunks, opts.read_errors, &mut rng);
-            set.push(example(chunks, g));
-        }
-    }
-    set
+    let mut rng = StdRng::seed_from_u64(opts.seed.wrapping_add(2));
+    fixed_groups(&females, per, false, opts, &mut rng)
 }
 
 #[cfg(test)]
