@@ -22,39 +22,37 @@ COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
 
 def read_fasta(paths):
-    seqs = {}
+    """(name, sequence) of every sequence longer than a read, in file order; the two haplotypes of
+    an individual may name theirs alike."""
+    seqs = []
     for path in paths:
-        name = None
         with open(path) as f:
             for line in f:
                 line = line.strip()
                 if line.startswith(">"):
-                    name = line[1:].split()[0]
-                    # The two haplotypes of an individual name their sequences alike.
-                    while name in seqs:
-                        name += "'"
-                    seqs[name] = []
-                elif name is not None:
-                    seqs[name].append(line.upper())
-    return {k: "".join(v) for k, v in seqs.items() if len("".join(v)) > READ_LEN}
+                    seqs.append((line[1:].split()[0], []))
+                elif seqs:
+                    seqs[-1][1].append(line.upper())
+    joined = [(name, "".join(parts)) for name, parts in seqs]
+    return [(name, seq) for name, seq in joined if len(seq) > READ_LEN]
 
 
 def draw_reads(paths, n, seed):
     rng = random.Random(seed)
     seqs = read_fasta(paths)
-    names = list(seqs)
-    weights = [len(seqs[k]) for k in names]
+    if not seqs:
+        sys.exit(f"hit-sources: no sequence longer than {READ_LEN} bp in {','.join(paths)}")
+    weights = [len(seq) for _, seq in seqs]
     out = sys.stdout
     for i in range(n):
-        name = rng.choices(names, weights)[0]
-        seq = seqs[name]
+        name, seq = rng.choices(seqs, weights)[0]
         pos = rng.randrange(len(seq) - READ_LEN + 1)
         read = [rng.choice("ACGT") if rng.random() < ERROR_RATE else b for b in seq[pos:pos + READ_LEN]]
         read = "".join(read)
         if rng.random() < 0.5:
             read = read.translate(COMPLEMENT)[::-1]
         if "N" not in read:
-            out.write(f">{name.rstrip(chr(39))}:{pos}_{i}\n{read}\n")
+            out.write(f">{name}:{pos}_{i}\n{read}\n")
 
 
 def source(record):
@@ -71,10 +69,15 @@ def tally(reads, needles, threshold):
     with open(needles) as f:
         for line in f:
             if line.startswith(">"):
-                logit = float(re.search(r"y_logit=(\S+)", line).group(1))
-                record = re.search(r"records=(\S+)", line).group(1)
-                if logit > threshold:
-                    hits[source(record)] += 1
+                logit = re.search(r"y_logit=(\S+)", line)
+                record = re.search(r"records=(\S+)", line)
+                if not (logit and record):
+                    sys.exit(f"hit-sources: {needles}: not a --needles header: {line.strip()}")
+                if float(logit.group(1)) > threshold:
+                    hits[source(record.group(1))] += 1
+    unknown = set(hits) - set(drawn)
+    if unknown:
+        sys.exit(f"hit-sources: {needles}: reads not drawn in {reads}: {sorted(unknown)[0]}")
     total_drawn, total_hits = sum(drawn.values()), sum(hits.values())
     print("source\treads\thits\thit_rate\tshare_of_hits")
     for name, h in hits.most_common():
